@@ -1,0 +1,5 @@
+module mlops.dev/hack/tools/etcd
+
+go 1.25.0
+
+require go.etcd.io/etcd/server/v3 v3.6.16

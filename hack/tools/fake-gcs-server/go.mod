@@ -1,0 +1,5 @@
+module mlops.dev/hack/tools/fake-gcs-server
+
+go 1.25.8
+
+require github.com/fsouza/fake-gcs-server v1.56.1
