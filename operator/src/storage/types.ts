@@ -12,7 +12,8 @@ export interface ObjectInfo {
 }
 
 /** Why a storage call failed. `transient` errors are worth retrying with backoff; the others are not. */
-export type StorageErrorCode = 'NotFound' | 'PermissionDenied' | 'InvalidUri' | 'TooLarge' | 'Unavailable' | 'Unknown';
+export type StorageErrorCode =
+  'NotFound' | 'PermissionDenied' | 'InvalidUri' | 'TooLarge' | 'ChecksumMismatch' | 'Unavailable' | 'Unknown';
 
 export class StorageError extends Error {
   readonly code: StorageErrorCode;
@@ -38,4 +39,16 @@ export interface ArtifactStore {
   write(uri: string, data: Readable | Uint8Array | string): Promise<void>;
   /** Lists the objects under a prefix (recursive), in lexical order of URI. */
   list(prefixUri: string): AsyncIterable<ObjectInfo>;
+}
+
+/** The bytes read do not have the sha256 that the caller expected (e.g. ModelVersion spec.artifact.sha256). */
+export class ChecksumMismatchError extends StorageError {
+  readonly expectedSha256: string;
+  readonly actualSha256: string;
+  constructor(uri: string, expectedSha256: string, actualSha256: string) {
+    super('ChecksumMismatch', uri, `sha256 mismatch for ${uri}: expected ${expectedSha256}, got ${actualSha256}`);
+    this.name = 'ChecksumMismatchError';
+    this.expectedSha256 = expectedSha256;
+    this.actualSha256 = actualSha256;
+  }
 }
