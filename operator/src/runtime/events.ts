@@ -1,0 +1,86 @@
+import { randomBytes } from 'node:crypto';
+import type { EventsV1Api, KubernetesObject } from '@kubernetes/client-node';
+import { V1MicroTime } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Clock } from './clock.ts';
+import { systemClock } from './clock.ts';
+
+export type EventType = 'Normal' | 'Warning';
+
+/** Records Kubernetes Events about objects. Recording is best effort and never fails a reconcile. */
+export interface EventRecorder {
+  /**
+   * @param reason CamelCase, e.g. `Reconciled`, `GatePassed`.
+   * @param action What the controller did or is doing, CamelCase, e.g. `Reconcile`.
+   * @param note Human-readable, at most 1 kB.
+   */
+  event(regarding: KubernetesObject, type: EventType, reason: string, action: string, note: string): Promise<void>;
+}
+
+/**
+ * An events.k8s.io/v1 recorder. It writes one Event per call (transitions are rare; no aggregation), named
+ * `<object>.<random>` like client-go's, in the object's namespace (or `default` for cluster-scoped objects).
+ */
+export class KubeEventRecorder implements EventRecorder {
+  readonly #api: EventsV1Api;
+  readonly #controller: string;
+  readonly #instance: string;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+
+  /**
+   * @param reportingController e.g. `mlops.dev/mlops-operator`.
+   * @param reportingInstance e.g. the pod name.
+   */
+  constructor(
+    api: EventsV1Api,
+    reportingController: string,
+    reportingInstance: string,
+    log: Logger,
+    clock: Clock = systemClock,
+  ) {
+    this.#api = api;
+    this.#controller = reportingController;
+    this.#instance = reportingInstance.slice(0, 128);
+    this.#log = log;
+    this.#clock = clock;
+  }
+
+  async event(
+    regarding: KubernetesObject,
+    type: EventType,
+    reason: string,
+    action: string,
+    note: string,
+  ): Promise<void> {
+    const md = regarding.metadata ?? {};
+    const namespace = md.namespace ?? 'default';
+    try {
+      await this.#api.createNamespacedEvent({
+        namespace,
+        body: {
+          apiVersion: 'events.k8s.io/v1',
+          kind: 'Event',
+          metadata: { name: `${md.name ?? 'object'}.${randomBytes(8).toString('hex')}`, namespace },
+          eventTime: new V1MicroTime(this.#clock.now()),
+          reportingController: this.#controller,
+          reportingInstance: this.#instance,
+          type,
+          reason,
+          action,
+          note: note.slice(0, 1024),
+          regarding: {
+            ...(regarding.apiVersion ? { apiVersion: regarding.apiVersion } : {}),
+            ...(regarding.kind ? { kind: regarding.kind } : {}),
+            ...(md.name ? { name: md.name } : {}),
+            ...(md.namespace ? { namespace: md.namespace } : {}),
+            ...(md.uid ? { uid: md.uid } : {}),
+            ...(md.resourceVersion ? { resourceVersion: md.resourceVersion } : {}),
+          },
+        },
+      });
+    } catch (err) {
+      this.#log.warn({ err, reason }, 'could not record event');
+    }
+  }
+}
