@@ -17,6 +17,7 @@ gcs_dir="$BIN_DIR/fake-gcs-server-$FAKE_GCS_VERSION"
 if [ "${1:-}" = "--print" ]; then
   printf '%s\n' "$k8s_dir" "$etcd_dir" "$kwok_dir" "$gcs_dir"; exit 0
 fi
+rm -rf "$BIN_DIR"/*.tmp.* 2>/dev/null || true
 
 # build_module TOOLDIR OUTDIR LDFLAGS PKG...: builds in a copy of the wrapper module so the clone stays clean,
 # then moves the binaries into place in one rename, so an interrupted build never looks cached.
