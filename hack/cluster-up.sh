@@ -109,7 +109,7 @@ start() {
 wait_for() {
   local what=$1 limit=$2; shift 2
   local deadline=$((SECONDS + limit))
-  until "$@"; do
+  until "$@" >/dev/null 2>&1; do
     [ "$SECONDS" -lt "$deadline" ] || die "$what not ready after ${limit}s"
     sleep 0.25
   done
@@ -163,7 +163,7 @@ else
     "$S/pod/chaos/pod-container-running-failed.yaml")
 fi
 {
-  printf 'apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokConfiguration\noptions: {}\n'
+  printf '# kwok stages, concatenated by hack/cluster-up.sh\n'
   for f in "${stages[@]}"; do [ -f "$f" ] || die "kwok stage file missing: $f"; echo ---; cat "$f"; done
 } >"$W/kwok.yaml"
 start kwok "$KWOK_BIN/kwok" --kubeconfig="$KUBECONFIG_FILE" --config="$W/kwok.yaml" \

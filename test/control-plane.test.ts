@@ -44,7 +44,9 @@ describe('local control plane', () => {
     for (const n of [gpuNode, cpuNode]) await core.deleteNode({ name: n }).catch(() => undefined);
   });
 
-  const tolerate = [{ key: 'mlops.dev/test-run', operator: 'Equal' as const, value: ns, effect: 'NoSchedule' as const }];
+  const tolerate = [
+    { key: 'mlops.dev/test-run', operator: 'Equal' as const, value: ns, effect: 'NoSchedule' as const },
+  ];
 
   it('serves /version with the version it was built as', async () => {
     const r = await kubectl(['version', '-o', 'json']);
@@ -106,7 +108,12 @@ describe('local control plane', () => {
         spec: {
           backoffLimit: 0,
           template: {
-            metadata: { annotations: { 'pod-complete.stage.kwok.x-k8s.io/delay': '0s', 'pod-complete.stage.kwok.x-k8s.io/jitter-delay': '0s' } },
+            metadata: {
+              annotations: {
+                'pod-complete.stage.kwok.x-k8s.io/delay': '0s',
+                'pod-complete.stage.kwok.x-k8s.io/jitter-delay': '0s',
+              },
+            },
             spec: {
               restartPolicy: 'Never',
               tolerations: tolerate,
