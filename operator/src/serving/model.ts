@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { datatypeOfOrt, ortTypeOf, type Tensor, type TensorData, type TensorMetadata } from './protocol.ts';
+import { datatypeOfOrt, ortTypeOf, type Tensor, type TensorMetadata } from './protocol.ts';
 import type { WireTensor, WireValueMetadata, WorkerInit, WorkerRequest, WorkerResponse } from './worker-messages.ts';
 
 /** The model cannot be served: unreadable file, not ONNX, or an input/output that OIP cannot carry. */
