@@ -71,6 +71,7 @@ const K8S = '@kubernetes/client-node';
 
 /** The names used for this repository's CRDs. */
 export const TYPE_NAMES: Record<string, string> = {
+  'TrainingPipeline.spec.data': 'TrainingData',
   'TrainingPipeline.spec.triggers': 'PipelineTriggers',
   'TrainingPipeline.spec.triggers.schedule': 'ScheduleTrigger',
   'TrainingPipeline.spec.triggers.schedule.catchUp': 'CatchUpPolicy',
@@ -390,16 +391,20 @@ export function checkConstants(crds: readonly Crd[]): string[] {
   return problems;
 }
 
-/** Reads every CRD document from the *.yaml files of a folder, in file-name order. */
+/**
+ * Reads the CRDs from the *.yaml files of a folder, in file-name order. Other documents (the folder's
+ * kustomization.yaml) are skipped; checkConstants notices a CRD that is missing.
+ */
 export function loadCrds(dir: string): Crd[] {
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
     .sort();
-  return files.map((f) => {
-    const doc = parse(readFileSync(path.join(dir, f), 'utf8')) as Crd & { kind?: string };
-    if (doc?.kind !== 'CustomResourceDefinition') throw new GenerateError(`${f} is not a CustomResourceDefinition`);
-    return doc;
-  });
+  const crds: Crd[] = [];
+  for (const f of files) {
+    const doc = parse(readFileSync(path.join(dir, f), 'utf8')) as (Crd & { kind?: string }) | null;
+    if (doc?.kind === 'CustomResourceDefinition') crds.push(doc);
+  }
+  return crds;
 }
 
 function doc(description: string | undefined, defaultValue: unknown): string {

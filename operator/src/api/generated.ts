@@ -776,6 +776,11 @@ export interface TrainingPipelineSpec {
    */
   model: string;
   /**
+   * The training data. Its URI is validated (dataValidation) before each run and given to the training pods as
+   * MLOPS_DATA_URI. Absent: triggers.data.uri is the training data.
+   */
+  data?: TrainingData;
+  /**
    * What starts a run. Schedule and data triggers combine with OR. Absent or empty: runs start only when requested
    * (the mlops.dev/run annotation, set by `kubectl mlops run`).
    */
@@ -830,6 +835,15 @@ export interface TrainingPipelineSpec {
 }
 
 /**
+ * The training data. Its URI is validated (dataValidation) before each run and given to the training pods as
+ * MLOPS_DATA_URI. Absent: triggers.data.uri is the training data.
+ */
+export interface TrainingData {
+  /** A file or a prefix ending in / (whose files are read together), gs://bucket/path or file:///path. */
+  uri: string;
+}
+
+/**
  * What starts a run. Schedule and data triggers combine with OR. Absent or empty: runs start only when requested
  * (the mlops.dev/run annotation, set by `kubectl mlops run`).
  */
@@ -880,8 +894,12 @@ export type CatchUpPolicy = 'None' | 'Latest';
  * twice and a restarted operator never starts the same run again.
  */
 export interface DataTrigger {
-  /** Object or prefix to watch, gs://bucket/path or file:///path. Also given to the training pod as MLOPS_DATA_URI. */
-  uri: string;
+  /**
+   * Object or prefix to watch, gs://bucket/path or file:///path, e.g. a folder of daily exports or a manifest file
+   * the exporter rewrites last. Default spec.data.uri; when spec.data is absent this is also the training data
+   * (MLOPS_DATA_URI).
+   */
+  uri?: string;
   /**
    * How often the URI is listed, as a duration such as 5m. Default 5m.
    * @defaultValue `"5m"`
