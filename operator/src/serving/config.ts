@@ -167,11 +167,10 @@ export function serveHelp(): string {
  * The CPU limit of this container: cgroup v2 `cpu.max` (quota/period, rounded up), cgroup v1 cfs quota, capped by
  * os.availableParallelism() (which honours the CPU affinity mask, e.g. taskset).
  */
-export function detectCpuLimit(read: (path: string) => string | undefined = readOptional): {
-  cpus: number;
-  source: string;
-} {
-  const parallel = availableParallelism();
+export function detectCpuLimit(
+  read: (path: string) => string | undefined = readOptional,
+  parallel: number = availableParallelism(),
+): { cpus: number; source: string } {
   const v2 = read('/sys/fs/cgroup/cpu.max')?.trim().split(/\s+/);
   let quota: number | undefined;
   if (v2 && v2[0] !== 'max' && v2[0] !== undefined && v2[1] !== undefined) {
