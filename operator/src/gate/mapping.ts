@@ -198,7 +198,34 @@ const FLOAT_TYPES = new Set(['float32', 'float64']);
  * when `needProbabilities`, a 2-D float tensor of class probabilities (`probabilities` preferred) whose columns
  * follow the sorted class labels, as scikit-learn's `classes_`. Regression: the first float tensor.
  */
-export function planOutputs(outputs: readonly ValueInfo[], task: Task, needProbabilities: boolean): OutputPlan {
+export function planOutputs(
+  outputs: readonly ValueInfo[],
+  task: Task,
+  needProbabilities: boolean,
+  preferred?: string,
+): OutputPlan {
+  if (preferred !== undefined) {
+    const named = outputs.find((o) => o.name === preferred);
+    if (!named?.isTensor) {
+      throw new EvaluationError(
+        'OutputMismatch',
+        `the model has no tensor output "${preferred}" (outputs: ${outputs.map((o) => o.name).join(', ')})`,
+      );
+    }
+    if (task === 'regression') return { task, prediction: preferred };
+    if (FLOAT_TYPES.has(named.type ?? '')) {
+      const labels = outputs.filter((o) => o.isTensor && LABEL_TYPES.has(o.type ?? ''));
+      const label = labels.find((o) => o.name === 'label') ?? labels[0];
+      return { task, label: label?.name ?? '', probabilities: preferred };
+    }
+    if (needProbabilities) {
+      throw new EvaluationError(
+        'OutputMismatch',
+        `output "${preferred}" holds labels, but the metrics need probabilities`,
+      );
+    }
+    return { task, label: preferred };
+  }
   const tensors = outputs.filter((o) => o.isTensor);
   if (task === 'regression') {
     const pred = tensors.find((o) => FLOAT_TYPES.has(o.type ?? ''));

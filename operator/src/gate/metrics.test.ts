@@ -45,7 +45,7 @@ cls_case('multiclass strings', ['a', 'b', 'c'], 2500, 3)
 n = 5000
 y = rng.normal(10, 3, n); yh = y + rng.normal(0, 1.5, n)
 cases.append({'name': 'regression', 'kind': 'regression', 'truth': y.tolist(), 'pred': yh.tolist(), 'expected': {
-  'rmse': M.root_mean_squared_error(y, yh), 'mae': M.mean_absolute_error(y, yh), 'r2': M.r2_score(y, yh)}})
+  'mse': M.mean_squared_error(y, yh), 'rmse': M.root_mean_squared_error(y, yh), 'mae': M.mean_absolute_error(y, yh), 'r2': M.r2_score(y, yh)}})
 print(json.dumps(cases))
 `;
 

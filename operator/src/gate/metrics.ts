@@ -7,14 +7,15 @@
  * | precision, recall, f1 | binary (2 classes): `*_score(y, pred, pos_label=classes[1])`, the larger of the two sorted labels; more classes: `average='macro'` over the sorted union of true and predicted labels; 0 where undefined (`zero_division` default) |
  * | roc_auc | binary: `roc_auc_score(y, proba[:, 1])`; more classes: `multi_class='ovr', average='macro'` |
  * | log_loss | `log_loss(y, proba)` with probabilities clipped to [eps, 1 - eps], eps = float64 machine epsilon |
- * | rmse, mae, r2 | `root_mean_squared_error`, `mean_absolute_error`, `r2_score` (force_finite: 1 or 0 for constant y) |
+ * | mse, rmse, mae, r2 | `mean_squared_error`, `root_mean_squared_error`, `mean_absolute_error`, `r2_score` (force_finite: 1 or 0 for constant y) |
  *
  * Probability columns follow the sorted class labels, as scikit-learn's `classes_` and skl2onnx's output do.
  * Memory: counts are O(classes^2); roc_auc keeps one score per row per needed column (Float32/64Array), nothing else
  * grows with the data.
  */
 
-export type MetricName = 'accuracy' | 'precision' | 'recall' | 'f1' | 'roc_auc' | 'log_loss' | 'rmse' | 'mae' | 'r2';
+export type MetricName =
+  'accuracy' | 'precision' | 'recall' | 'f1' | 'roc_auc' | 'log_loss' | 'mse' | 'rmse' | 'mae' | 'r2';
 
 export interface MetricInfo {
   task: 'classification' | 'regression';
@@ -30,6 +31,7 @@ export const METRICS: Readonly<Record<MetricName, MetricInfo>> = {
   f1: { task: 'classification', higherIsBetter: true, needsProbabilities: false },
   roc_auc: { task: 'classification', higherIsBetter: true, needsProbabilities: true },
   log_loss: { task: 'classification', higherIsBetter: false, needsProbabilities: true },
+  mse: { task: 'regression', higherIsBetter: false, needsProbabilities: false },
   rmse: { task: 'regression', higherIsBetter: false, needsProbabilities: false },
   mae: { task: 'regression', higherIsBetter: false, needsProbabilities: false },
   r2: { task: 'regression', higherIsBetter: true, needsProbabilities: false },
@@ -48,6 +50,7 @@ const ALIASES: Readonly<Record<string, MetricName>> = {
   log_loss: 'log_loss',
   logloss: 'log_loss',
   cross_entropy: 'log_loss',
+  mse: 'mse',
   rmse: 'rmse',
   mae: 'mae',
   r2: 'r2',
@@ -368,7 +371,7 @@ export function binaryAuc(
   return area / (tp * fp);
 }
 
-/** Streams a regressor's predictions into rmse, mae and r2. */
+/** Streams a regressor's predictions into mse, rmse, mae and r2. */
 export class RegressionAccumulator {
   #n = 0;
   readonly #se = new Sum();
@@ -403,6 +406,9 @@ export class RegressionAccumulator {
         continue;
       }
       switch (m) {
+        case 'mse':
+          out.values[m] = this.#se.value / this.#n;
+          break;
         case 'rmse':
           out.values[m] = Math.sqrt(this.#se.value / this.#n);
           break;

@@ -6,7 +6,7 @@ import type { MetricName, MetricValues } from './metrics.ts';
 export interface EvaluationJob {
   /** Local paths of verified ONNX files: the candidate first, then the baseline if there is one. */
   models: Array<{ role: 'candidate' | 'baseline'; path: string }>;
-  dataset: { path: string; format: DatasetFormat; label: string; features?: string[] };
+  dataset: { path: string; format: DatasetFormat; label: string; features?: string[]; output?: string };
   metrics: MetricName[];
   /** Rows per inference batch. */
   batchSize: number;

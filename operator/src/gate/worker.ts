@@ -76,7 +76,7 @@ async function main(): Promise<void> {
         role: m.role,
         session,
         feeds: planFeeds(session.inputMetadata.map(describe), columns, label, features),
-        outputs: planOutputs(session.outputMetadata.map(describe), task, needProbabilities),
+        outputs: planOutputs(session.outputMetadata.map(describe), task, needProbabilities, job.dataset.output),
       };
       if (task === 'classification') s.classification = new ClassificationAccumulator({ keepScores });
       else s.regression = new RegressionAccumulator();
