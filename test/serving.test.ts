@@ -39,13 +39,13 @@ function serve(args: string[], env: Record<string, string> = {}): Promise<Served
       out += chunk.toString();
       const m = /"port":(\d+)[^\n]*"msg":"listening/.exec(out);
       if (m) {
-        child.stdout!.off('data', onData);
-        child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+        child.stdout.off('data', onData);
+        child.stdout.on('data', (c: Buffer) => (out += c.toString()));
         resolve({ child, base: `http://127.0.0.1:${m[1]}`, logs: () => out, exited });
       }
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
     void exited.then((code) => reject(new Error(`serve exited with ${code} before listening:\n${out}`)));
   });
 }
