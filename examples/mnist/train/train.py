@@ -206,15 +206,16 @@ def main() -> int:
             metrics.update(evaluate(net, ex, ey, device))
         net.eval().cpu()
         buf = io.BytesIO()
+        # Works with both exporters: the TorchScript one (torch < 2.9) and the dynamo one (the default since 2.9,
+        # which needs onnxscript and turns dynamic_axes into a dynamic batch dimension).
         torch.onnx.export(
             net,
-            (torch.zeros(1, 784),),
+            (torch.zeros(2, 784),),
             buf,
             input_names=["features"],
             output_names=["probabilities"],
             dynamic_axes={"features": {0: "rows"}, "probabilities": {0: "rows"}},
-            opset_version=17,
-            dynamo=False,
+            opset_version=18,
         )
         out_uri = os.environ["MLOPS_OUTPUT_URI"]
         model_uri = write_bytes(out_uri, "model.onnx", buf.getvalue(), "application/octet-stream")
