@@ -25,6 +25,8 @@ export class Manager {
   readonly #opts: ManagerOptions;
   readonly #informers: Informer<KubernetesObject>[] = [];
   readonly #controllers: Controller[] = [];
+  /** The informers each controller reads; a controller starts once its own have synced. */
+  readonly #sources = new Map<Controller, Informer<KubernetesObject>[]>();
   #leading = false;
   #started = false;
   #stopping: Promise<void> | undefined;
@@ -42,6 +44,9 @@ export class Manager {
       this.#informers.push(informer);
     }
     if (!this.#controllers.includes(controller)) this.#controllers.push(controller);
+    const sources = this.#sources.get(controller) ?? [];
+    if (!sources.includes(informer)) sources.push(informer);
+    this.#sources.set(controller, sources);
   }
 
   get isLeader(): boolean {
@@ -75,12 +80,21 @@ export class Manager {
     });
   }
 
+  /**
+   * Starts each controller once its own informers have synced, so a kind whose CRD is missing (its informer
+   * keeps retrying) does not hold back the others.
+   */
   async #lead(): Promise<void> {
-    await Promise.all(this.#informers.map((i) => i.waitForSync()));
-    if (this.#stopping) return;
     this.#leading = true;
-    this.#log.info({ informers: this.#informers.map((i) => i.name) }, 'caches synced; starting controllers');
-    for (const c of this.#controllers) c.start();
+    await Promise.all(
+      this.#controllers.map(async (c) => {
+        const sources = this.#sources.get(c) ?? [];
+        await Promise.all(sources.map((i) => i.waitForSync()));
+        if (this.#stopping) return;
+        this.#log.info({ controller: c.name, informers: sources.map((i) => i.name) }, 'caches synced; starting workers');
+        c.start();
+      }),
+    );
   }
 
   /**
