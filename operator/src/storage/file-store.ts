@@ -28,7 +28,9 @@ export class FileStore implements ArtifactStore {
       await handle.close();
       throw new StorageError('NotFound', uri, `${uri} is not a file`);
     }
-    const stream = createReadStream(path, { fd: handle.fd, autoClose: true, highWaterMark: 1 << 20 });
+    // The stream owns the FileHandle itself: handing it the raw fd number would leave the FileHandle to close that
+    // number again on garbage collection, by then possibly reused by a socket or an epoll instance.
+    const stream = createReadStream(path, { fd: handle, autoClose: true, highWaterMark: 1 << 20 });
     return mapStreamErrors(stream, (err) => fsError(uri, err, 'read'));
   }
 
