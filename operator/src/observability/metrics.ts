@@ -125,6 +125,10 @@ export class OperatorMetrics {
     const queued = this.#queueDuration.labels(name);
     const work = this.#workDuration.labels(name);
     const retries = this.#retries.labels(name);
+    // Export every series from the start, so dashboards and alerts see zeros rather than absent series.
+    depth.set(0);
+    adds.inc(0);
+    retries.inc(0);
     return {
       added: () => adds.inc(),
       depth: (n) => depth.set(n),
