@@ -35,6 +35,21 @@ export interface OperatorConfig {
     renewDeadlineMs: number;
     retryPeriodMs: number;
   };
+  /** The evaluation gate (ModelVersion controller). */
+  gate: {
+    /** Cloud Storage API endpoint; undefined means Google's (tests: fake-gcs-server). */
+    gcsEndpoint: string | undefined;
+    /** Service-account JSON key file (a mounted Secret); undefined means workload identity / ADC. */
+    gcsKeyFile: string | undefined;
+    /** Scratch directory for downloads; undefined means a directory under the OS temp dir. */
+    workDir: string | undefined;
+    maxModelBytes: number;
+    maxDatasetBytes: number;
+    /** onnxruntime intra-op threads per model during an evaluation. */
+    threads: number;
+    /** Evaluations of different models at once. */
+    concurrency: number;
+  };
 }
 
 /** Flag name, environment variable, default; flags win over environment variables. */
@@ -53,6 +68,13 @@ const SETTINGS = {
   'lease-duration': { env: 'MLOPS_LEASE_DURATION', def: '15s' },
   'renew-deadline': { env: 'MLOPS_RENEW_DEADLINE', def: '10s' },
   'retry-period': { env: 'MLOPS_RETRY_PERIOD', def: '2s' },
+  'gcs-endpoint': { env: 'MLOPS_GCS_ENDPOINT', def: '' },
+  'gcs-key-file': { env: 'MLOPS_GCS_KEY_FILE', def: '' },
+  'gate-work-dir': { env: 'MLOPS_GATE_WORK_DIR', def: '' },
+  'gate-max-model-bytes': { env: 'MLOPS_GATE_MAX_MODEL_BYTES', def: String(2 * 1024 ** 3) },
+  'gate-max-dataset-bytes': { env: 'MLOPS_GATE_MAX_DATASET_BYTES', def: String(10 * 1024 ** 3) },
+  'gate-threads': { env: 'MLOPS_GATE_THREADS', def: '1' },
+  'gate-concurrency': { env: 'MLOPS_GATE_CONCURRENCY', def: '1' },
 } as const;
 type Setting = keyof typeof SETTINGS;
 
@@ -142,6 +164,20 @@ export function loadOperatorConfig(argv: readonly string[], env: NodeJS.ProcessE
       leaseDurationMs,
       renewDeadlineMs,
       retryPeriodMs,
+    },
+    gate: {
+      gcsEndpoint: get('gcs-endpoint') || undefined,
+      gcsKeyFile: get('gcs-key-file') || undefined,
+      workDir: get('gate-work-dir') || undefined,
+      maxModelBytes: parseInteger(get('gate-max-model-bytes'), '--gate-max-model-bytes', 1, Number.MAX_SAFE_INTEGER),
+      maxDatasetBytes: parseInteger(
+        get('gate-max-dataset-bytes'),
+        '--gate-max-dataset-bytes',
+        1,
+        Number.MAX_SAFE_INTEGER,
+      ),
+      threads: parseInteger(get('gate-threads'), '--gate-threads', 1, 64),
+      concurrency: parseInteger(get('gate-concurrency'), '--gate-concurrency', 1, 64),
     },
   };
 }

@@ -2,7 +2,7 @@ import { CoordinationV1Api, CustomObjectsApi, EventsV1Api, KubeConfig } from '@k
 import type { OperatorConfig } from './config.ts';
 import { loadOperatorConfig } from './config.ts';
 import { createInferenceServiceController } from './controllers/inference-service/controller.ts';
-import { createModelVersionController } from './controllers/model-version/controller.ts';
+import { createModelVersionController, defaultGateOptions } from './controllers/model-version/controller.ts';
 import { createTrainingPipelineController } from './controllers/training-pipeline/controller.ts';
 import { HealthServer } from './observability/health-server.ts';
 import type { Logger } from './observability/logger.ts';
@@ -59,7 +59,20 @@ export async function runOperator(argv: readonly string[]): Promise<number> {
     metrics,
   };
   createTrainingPipelineController(deps, manager);
-  createModelVersionController(deps, manager);
+  const gateDefaults = defaultGateOptions();
+  const { stopEvaluations } = createModelVersionController(deps, manager, {
+    ...gateDefaults,
+    storage: {
+      gcs: {
+        ...(cfg.gate.gcsEndpoint ? { apiEndpoint: cfg.gate.gcsEndpoint } : {}),
+        ...(cfg.gate.gcsKeyFile ? { keyFilename: cfg.gate.gcsKeyFile } : {}),
+      },
+    },
+    workDir: cfg.gate.workDir ?? gateDefaults.workDir,
+    limits: { maxModelBytes: cfg.gate.maxModelBytes, maxDatasetBytes: cfg.gate.maxDatasetBytes },
+    intraOpThreads: cfg.gate.threads,
+    maxConcurrent: cfg.gate.concurrency,
+  });
   createInferenceServiceController(deps, manager);
 
   const health = new HealthServer({
@@ -80,6 +93,8 @@ export async function runOperator(argv: readonly string[]): Promise<number> {
     stopping = true;
     log.info({ why }, 'shutting down');
     try {
+      // Evaluations run outside reconciles: stop them before the manager releases the lease.
+      await stopEvaluations();
       await manager.stop();
     } catch (err) {
       log.error({ err }, 'error while stopping');
