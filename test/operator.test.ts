@@ -1,8 +1,14 @@
 import * as k8s from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubeConfig, kubectl, uniqueName, waitFor } from './support/cluster.ts';
 import type { OperatorProcess } from './support/operator.ts';
-import { sampleObjects, startOperator, stopOperator, writeTokenKubeconfig } from './support/operator.ts';
+import {
+  installManifests,
+  operatorKubeconfig,
+  sampleObjects,
+  startOperator,
+  stopOperator,
+} from './support/operator.ts';
 
 const GROUP = 'mlops.dev';
 const VERSION = 'v1alpha1';
@@ -21,23 +27,6 @@ interface Cond {
 interface Obj {
   metadata: { name: string; generation: number; resourceVersion: string };
   status?: { observedGeneration?: number; conditions?: Cond[] };
-}
-
-/** A kubeconfig for the operator's ServiceAccount (least privilege), from a TokenRequest. */
-export async function operatorKubeconfig(): Promise<string> {
-  const token = await kubectl(['create', 'token', 'mlops-operator', '-n', 'mlops-system', '--duration=1h']);
-  expect(token.code, token.stderr).toBe(0);
-  return writeTokenKubeconfig(inject('cluster').kubeconfig, token.stdout.trim(), 'mlops-operator');
-}
-
-/** Installs the operator's manifests (CRDs, namespace, RBAC, ...) with server-side apply. */
-export async function installManifests(): Promise<void> {
-  const applied = await kubectl(['apply', '--server-side', '--force-conflicts', '-k', 'manifests/base']);
-  expect(applied.code, applied.stderr).toBe(0);
-  for (const k of KINDS) {
-    const est = await kubectl(['wait', '--for=condition=Established', '--timeout=60s', `crd/${k.plural}.${GROUP}`]);
-    expect(est.code, est.stderr).toBe(0);
-  }
 }
 
 describe('operator against the real API server, as its ServiceAccount', () => {

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
+import { inject } from 'vitest';
+import { kubectl } from './cluster.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -143,4 +145,21 @@ export async function stopOperator(op: OperatorProcess, signal: NodeJS.Signals =
   if (op.child.exitCode !== null || op.child.signalCode !== null) return op.child.exitCode;
   op.child.kill(signal);
   return op.exited;
+}
+
+/** A kubeconfig for the operator's ServiceAccount (least privilege), from a TokenRequest. */
+export async function operatorKubeconfig(): Promise<string> {
+  const token = await kubectl(['create', 'token', 'mlops-operator', '-n', 'mlops-system', '--duration=1h']);
+  if (token.code !== 0) throw new Error(`kubectl create token failed: ${token.stderr}`);
+  return writeTokenKubeconfig(inject('cluster').kubeconfig, token.stdout.trim(), 'mlops-operator');
+}
+
+/** Installs the operator's manifests (CRDs, namespace, RBAC, ...) with server-side apply. */
+export async function installManifests(): Promise<void> {
+  const applied = await kubectl(['apply', '--server-side', '--force-conflicts', '-k', 'manifests/base']);
+  if (applied.code !== 0) throw new Error(`kubectl apply -k manifests/base failed: ${applied.stderr}`);
+  for (const plural of ['trainingpipelines', 'modelversions', 'inferenceservices']) {
+    const est = await kubectl(['wait', '--for=condition=Established', '--timeout=60s', `crd/${plural}.mlops.dev`]);
+    if (est.code !== 0) throw new Error(`CRD ${plural} not established: ${est.stderr}`);
+  }
 }
