@@ -40,6 +40,7 @@ export async function runServe(argv: string[]): Promise<void> {
     maxQueueSize: config.maxQueueSize,
     workers: config.workers,
     intraOpThreads: config.intraOpThreads,
+    workerNiceness: config.workerNiceness,
     maxBodyBytes: config.maxBodyBytes,
     drainTimeoutMs: config.drainTimeoutSeconds * 1e3,
     logger: log,

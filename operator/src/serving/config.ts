@@ -22,6 +22,8 @@ export interface ServeConfig {
   maxQueueSize: number;
   workers: number;
   intraOpThreads: number;
+  /** Nice value of the inference threads. */
+  workerNiceness: number;
   /** The CPU limit the thread counts were derived from, and where it came from. */
   cpuLimit: { cpus: number; source: string };
   maxBodyBytes: number;
@@ -100,6 +102,12 @@ export const SERVE_FLAGS: Record<string, FlagSpec> = {
     type: 'string',
     help: 'onnxruntime intra-op threads per worker; default: CPU limit / workers',
     default: 'auto',
+  },
+  'worker-nice': {
+    env: 'MLOPS_WORKER_NICE',
+    type: 'string',
+    help: 'nice value (0-19) of the inference threads, so HTTP and health probes preempt inference on a busy CPU',
+    default: '10',
   },
   'cpu-limit': {
     env: 'MLOPS_CPU_LIMIT',
@@ -276,6 +284,7 @@ export function loadServeConfig(
     maxQueueSize: int('max-queue-size', 1)!,
     workers: threads.workers,
     intraOpThreads: threads.intraOpThreads,
+    workerNiceness: Math.min(19, int('worker-nice', 0)!),
     cpuLimit: cpu,
     maxBodyBytes: int('max-body-bytes', 1)!,
     maxArtifactBytes: int('max-artifact-bytes', 1)!,

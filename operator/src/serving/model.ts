@@ -73,8 +73,18 @@ export class WorkerPool {
   }
 
   /** Starts `workers` workers that each load `modelPath`; rejects with ModelLoadError if any cannot. */
-  static async start(opts: { modelPath: string; workers: number; intraOpThreads: number }): Promise<WorkerPool> {
-    const init: WorkerInit = { modelPath: opts.modelPath, intraOpThreads: opts.intraOpThreads };
+  static async start(opts: {
+    modelPath: string;
+    workers: number;
+    intraOpThreads: number;
+    /** Nice value of the worker threads (Linux); 0 = the process's own. */
+    niceness?: number;
+  }): Promise<WorkerPool> {
+    const init: WorkerInit = {
+      modelPath: opts.modelPath,
+      intraOpThreads: opts.intraOpThreads,
+      niceness: opts.niceness ?? 0,
+    };
     const started = Array.from({ length: opts.workers }, () => {
       const worker = new Worker(workerUrl(), { workerData: init });
       let detach = (): void => {};

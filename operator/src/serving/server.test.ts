@@ -646,4 +646,3 @@ describe('shutdown', () => {
     await expect(client.get('/v2/health/live')).rejects.toThrow();
   });
 });
-

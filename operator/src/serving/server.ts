@@ -30,6 +30,8 @@ export interface ModelServerOptions {
   maxQueueSize: number;
   workers: number;
   intraOpThreads: number;
+  /** Nice value of the inference threads (Linux), so HTTP, probes and metrics preempt inference; 0 = off. */
+  workerNiceness?: number;
   maxBodyBytes: number;
   /** After shutdown() begins, the longest wait for in-flight requests before connections are cut. */
   drainTimeoutMs: number;
@@ -153,6 +155,7 @@ export class ModelServer {
         modelPath: path,
         workers: this.#opts.workers,
         intraOpThreads: this.#opts.intraOpThreads,
+        niceness: this.#opts.workerNiceness ?? 0,
       });
       this.#pool = pool;
       this.#signature = pool.signature;

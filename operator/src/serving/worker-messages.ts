@@ -4,6 +4,8 @@
 export interface WorkerInit {
   modelPath: string;
   intraOpThreads: number;
+  /** Nice value for this thread (and the onnxruntime threads it creates), so HTTP and probes win the CPU. */
+  niceness: number;
 }
 
 /** A tensor as it crosses the thread boundary: onnxruntime type names and dims; typed-array buffers are transferred. */

@@ -3,6 +3,8 @@
  * the calling JS thread, so inference lives here and the main thread keeps HTTP, batching and metrics responsive.
  * Messages: see worker-messages.ts.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import type { WireTensor, WireValueMetadata, WorkerInit, WorkerRequest, WorkerResponse } from './worker-messages.ts';
@@ -22,7 +24,22 @@ function transferables(tensors: readonly WireTensor[]): ArrayBuffer[] {
   return out;
 }
 
+/**
+ * Lowers this thread's scheduling priority. On Linux a nice value is per thread: setpriority() on the thread id
+ * affects only this thread, and threads it creates afterwards (onnxruntime's intra-op pool) inherit it.
+ */
+function lowerPriority(niceness: number): void {
+  if (niceness <= 0) return;
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, niceness);
+  } catch {
+    // No /proc (not Linux) or not permitted: run at the process's priority.
+  }
+}
+
 async function main(): Promise<void> {
+  lowerPriority(init.niceness);
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(init.modelPath, {
