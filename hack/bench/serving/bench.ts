@@ -313,13 +313,14 @@ async function main(): Promise<void> {
     lua: string,
     extra: string[] = [],
     probe = false,
+    conns = CONNS,
   ): Promise<Row> => {
     const p = await startServer(kind, model, models[model], extra);
     try {
       const execBefore = kind === 'ours' ? await scrape(p, 'mlops_inference_exec_count') : 0;
       const countBefore = kind === 'ours' ? await scrape(p, 'mlops_inference_count') : 0;
       const [r, pr] = await Promise.all([
-        wrk(infer(p, model), lua),
+        wrk(infer(p, model), lua, conns),
         probe
           ? new Promise((res) => setTimeout(res, (WARMUP + 1) * 1e3)).then(() =>
               rate(`${p.base}/v2/health/ready`, 20, Math.max(1, SECONDS - 2)),
@@ -327,7 +328,7 @@ async function main(): Promise<void> {
           : undefined,
       ]);
       if (pr) probes.push({ system, r: pr });
-      const row: Row = { model, system, r, rss: rssMb(p) };
+      const row: Row = { model, system: conns === CONNS ? system : `${system}, c=${conns}`, r, rss: rssMb(p) };
       if (kind === 'ours') {
         const execs = (await scrape(p, 'mlops_inference_exec_count')) - execBefore;
         row.avgBatch = ((await scrape(p, 'mlops_inference_count')) - countBefore) / execs;
@@ -355,6 +356,7 @@ async function main(): Promise<void> {
   const hv = {
     ours: await run('heavy', 'ours JSON (batching on)', 'ours', json('heavy'), [], true),
     oursBin: await run('heavy', 'ours binary (batching on)', 'ours', bin('heavy')),
+    oursBin64: await run('heavy', 'ours binary (batching on)', 'ours', bin('heavy'), [], false, 64),
     oursOff: await run('heavy', 'ours JSON (batching off)', 'ours', json('heavy'), off, true),
     py: await run('heavy', 'FastAPI + onnxruntime', 'fastapi', json('heavy'), [], true),
   };
@@ -410,7 +412,7 @@ async function main(): Promise<void> {
   results['coldStart'] = cold;
 
   // --- Report
-  out('### Peak throughput (closed loop, wrk c=32)');
+  out(`### Peak throughput (closed loop, wrk c=${CONNS} unless noted)`);
   out();
   out('| model | system | req/s | p50 ms | p99 ms | errors | avg batch | RSS MB |');
   out('|---|---|---:|---:|---:|---:|---:|---:|');

@@ -21,7 +21,7 @@ createServer((req, res) => {
       inputs: { name: string; shape: number[]; data: unknown[] }[];
     };
     const input = body.inputs[0]!;
-    const x = Float32Array.from((input.data).flat(8) as number[]);
+    const x = Float32Array.from(input.data.flat(8) as number[]);
     const rows = input.shape[0] ?? 1;
     const out = x.subarray(0, rows * outElements);
     const text = JSON.stringify({
