@@ -28,16 +28,18 @@ build_module() {
   cp "$HACK_DIR/tools/$tool/go.mod" "$work/"
   [ -f "$HACK_DIR/tools/$tool/go.sum" ] && cp "$HACK_DIR/tools/$tool/go.sum" "$work/"
   log "building $tool ($*) - the first build takes minutes; progress follows"
-  local start=$SECONDS n=0
+  local start=$SECONDS n=0 d=0
   # -v names each package as it is compiled: print a line every 100 so a slow first build shows it is alive.
   set +o pipefail
   (cd "$work" && go build -v -trimpath -ldflags "$ldflags" -o "$tmp/" "$@" 2>&1) |
     while IFS= read -r line; do
-      n=$((n + 1))
       case "$line" in
-        "go: downloading "*) ;;
+        "go: downloading "*)
+          d=$((d + 1))
+          if [ $((d % 50)) -eq 0 ]; then log "  $tool: $d modules downloaded ($((SECONDS - start))s)"; fi ;;
         *.go:*|"go: "*|"# "*|*"cannot "*) printf '%s\n' "$line" >&2 ;;
-        *) if [ $((n % 100)) -eq 0 ]; then log "  $tool: $n packages compiled ($((SECONDS - start))s)"; fi ;;
+        *) n=$((n + 1))
+          if [ $((n % 100)) -eq 0 ]; then log "  $tool: $n packages compiled ($((SECONDS - start))s)"; fi ;;
       esac
     done
   local status=${PIPESTATUS[0]}
