@@ -1,17 +1,23 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiException } from '@kubernetes/client-node';
-import { MODEL_VERSION } from '../../api/constants.ts';
+import { ApiException, PatchStrategy, setHeaderOptions, type CustomObjectsApi } from '@kubernetes/client-node';
+import { GROUP, MODEL_VERSION, VERSION } from '../../api/constants.ts';
 import type { ModelVersion } from '../../api/generated.ts';
 import type { Controller } from '../../runtime/controller.ts';
 import { keyOf } from '../../runtime/keys.ts';
 import type { Manager } from '../../runtime/manager.ts';
 import { StorageError, type StoreOptions } from '../../storage/index.ts';
 import type { ControllerDeps, KindCache } from '../common/kind-controller.ts';
-import { createKindController, patchStatus, withTypeMeta } from '../common/kind-controller.ts';
+import {
+  createKindController,
+  FIELD_MANAGER,
+  patchStatus,
+  withTypeMeta,
+  type CustomObject,
+} from '../common/kind-controller.ts';
 import { evaluateModelVersion, type GateLimits } from './evaluate.ts';
 import { EvaluationQueue, type RetryInfo } from './evaluation-queue.ts';
-import { planFinalStatus, planModelVersion, retryDelayMs } from './plan.ts';
+import { isFinal, planFinalStatus, planModelVersion, retryDelayMs } from './plan.ts';
 
 /** How the gate reaches storage and how much it may use. */
 export interface GateOptions {
@@ -59,12 +65,29 @@ export function createModelVersionController(
   gate: GateOptions = defaultGateOptions(),
 ): { controller: Controller; cache: KindCache; stopEvaluations: () => Promise<void> } {
   let enqueue: (key: string) => void = () => undefined;
+  let cacheRef: () => ReturnType<KindCache['informers']> = () => [];
   const evaluations = new EvaluationQueue({
     onChange: (key) => enqueue(key),
     classify,
     retryDelayMs,
     clock: deps.clock,
     maxConcurrent: gate.maxConcurrent,
+    // Versions of a model created together are evaluated oldest first: wait for an older version that is not
+    // final and not yet queued (its reconcile is about to submit it).
+    isBlocked: (task, known) => {
+      const [namespace, model] = task.model.split('/') as [string, string];
+      return cacheRef().some((inf) =>
+        inf.list(namespace).some((o) => {
+          const other = o as unknown as ModelVersion;
+          return (
+            other.spec?.model === model &&
+            other.spec.version < task.version &&
+            !isFinal(other.status, other.metadata.generation ?? 0) &&
+            !known(keyOf(o))
+          );
+        }),
+      );
+    },
   });
   const log = deps.log.child({ controller: MODEL_VERSION.singular, component: 'gate' });
 
@@ -81,12 +104,15 @@ export function createModelVersionController(
       nowMs: ctx.clock.now(),
     });
     if (plan.patch) {
-      await patchStatus(deps.customObjects, MODEL_VERSION, obj, { status: plan.patch });
+      // Conditional on the cached resourceVersion: an evaluation may have written the verdict meanwhile, and a
+      // status planned from the older object must not overwrite it (409, and the retry sees the verdict).
+      await patchStatusIfUnchanged(deps.customObjects, obj, plan.patch);
       ctx.log.info({ phase: plan.patch.phase, message: plan.patch.message }, 'status updated');
     }
     for (const e of plan.events) {
       await deps.recorder.event(withTypeMeta(MODEL_VERSION, obj), e.type, e.reason, 'Evaluate', e.note);
     }
+    evaluations.poke();
     if (plan.submit) {
       evaluations.submit({
         key,
@@ -142,5 +168,26 @@ export function createModelVersionController(
     return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : undefined;
   });
   enqueue = (key) => controller.enqueue(key);
+  cacheRef = () => cache.informers();
   return { controller, cache, stopEvaluations: () => evaluations.stop() };
+}
+
+/** A merge patch of the status that fails with 409 Conflict if the object changed since `obj` was read. */
+async function patchStatusIfUnchanged(
+  api: CustomObjectsApi,
+  obj: CustomObject,
+  status: Record<string, unknown>,
+): Promise<void> {
+  await api.patchNamespacedCustomObjectStatus(
+    {
+      group: GROUP,
+      version: VERSION,
+      plural: MODEL_VERSION.plural,
+      namespace: obj.metadata!.namespace!,
+      name: obj.metadata!.name!,
+      body: { metadata: { resourceVersion: obj.metadata!.resourceVersion }, status },
+      fieldManager: FIELD_MANAGER,
+    },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
 }

@@ -100,3 +100,27 @@ describe('EvaluationQueue', () => {
     expect(q.state('ns/m-v1', 'other-uid', 1)).toEqual({ state: 'none' });
   });
 });
+
+describe('EvaluationQueue blocking', () => {
+  it('waits for an older version that is not queued yet, then runs oldest first', async () => {
+    const pendingOlder = new Set(['ns/m-v2']);
+    const q = new EvaluationQueue({
+      onChange: () => undefined,
+      classify: () => ({ reason: 'X', message: 'x' }),
+      retryDelayMs: () => 1000,
+      clock: new FakeClock(),
+      isBlocked: (task, known) => task.version > 2 && [...pendingOlder].some((k) => !known(k)),
+    });
+    const v3 = controllable('ns/m-v3', 'ns/m', 3);
+    const v2 = controllable('ns/m-v2', 'ns/m', 2);
+    q.submit(v3.task);
+    expect(q.state('ns/m-v3', 'uid-ns/m-v3', 1)).toEqual({ state: 'queued', ahead: 0 });
+    expect(v3.log).toEqual([]);
+    q.submit(v2.task);
+    expect(v2.log).toEqual(['start']);
+    expect(v3.log).toEqual([]);
+    v2.finish();
+    await flush();
+    expect(v3.log).toEqual(['start']);
+  });
+});

@@ -42,6 +42,7 @@ export class EvaluationQueue {
   readonly #retryDelayMs: (attempts: number) => number;
   readonly #clock: Clock;
   readonly #maxConcurrent: number;
+  readonly #isBlocked: (task: EvaluationTask, known: (key: string) => boolean) => boolean;
   readonly #abort = new AbortController();
   #running = 0;
   readonly #inFlight = new Set<Promise<void>>();
@@ -57,7 +58,13 @@ export class EvaluationQueue {
     retryDelayMs: (attempts: number) => number;
     clock: Clock;
     maxConcurrent?: number;
+    /**
+     * True while a task must wait although its model is free: the controller says so while an older version of
+     * the model exists that has not reached the queue yet, so versions created together run oldest first.
+     */
+    isBlocked?: (task: EvaluationTask, known: (key: string) => boolean) => boolean;
   }) {
+    this.#isBlocked = opts.isBlocked ?? (() => false);
     this.#onChange = opts.onChange;
     this.#classify = opts.classify;
     this.#retryDelayMs = opts.retryDelayMs;
@@ -115,13 +122,21 @@ export class EvaluationQueue {
     }
   }
 
+  /** Starts what can start now; for reconciles to call, so a task blocked on another object moves on. */
+  poke(): void {
+    if (!this.#abort.signal.aborted) this.#pump();
+  }
+
   #next(): Entry | undefined {
-    let best: Entry | undefined;
+    const best = new Map<string, Entry>();
     for (const e of this.#entries.values()) {
       if (e.run.state !== 'queued' || this.#busyModels.has(e.task.model)) continue;
-      if (!best || e.task.version < best.task.version) best = e;
+      const b = best.get(e.task.model);
+      if (!b || e.task.version < b.task.version) best.set(e.task.model, e);
     }
-    return best;
+    const known = (key: string): boolean => this.#entries.has(key);
+    for (const e of best.values()) if (!this.#isBlocked(e.task, known)) return e;
+    return undefined;
   }
 
   #start(e: Entry): void {

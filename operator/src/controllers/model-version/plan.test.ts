@@ -48,6 +48,7 @@ const rows: Row[] = [
     phase: 'Pending',
     events: [],
     submit: false,
+    requeueAfterMs: 30_000,
   },
   {
     name: 'running',
@@ -114,6 +115,7 @@ const rows: Row[] = [
     events: [],
     submit: false,
     noPatch: true,
+    requeueAfterMs: 1000,
   },
 ];
 

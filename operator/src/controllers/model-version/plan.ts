@@ -57,8 +57,13 @@ export function planModelVersion(input: PlanInput): ModelVersionPlan {
   const { generation, status, run, nowMs } = input;
   const now = new Date(nowMs);
   if (isFinal(status, generation)) {
-    // Final: only make sure the Ready condition says so (e.g. after an upgrade of the operator).
+    // Final: the evaluation wrote the verdict and a Ready condition with the precise reason. Only repair a missing
+    // or contradicting Ready condition (e.g. a status written by hand or by an older operator).
     const passed = status!.phase === 'Passed';
+    const ready = findCondition(status!.conditions, 'Ready');
+    if (ready && ready.status === (passed ? 'True' : 'False') && ready.observedGeneration === generation) {
+      return { patch: undefined, events: [], submit: false };
+    }
     return finish(status, generation, status!.phase!, status!.message ?? '', {
       ready: passed
         ? { status: 'True', reason: 'GatePassed', message: status!.gate?.summary ?? 'The evaluation gate passed.' }
@@ -74,7 +79,8 @@ export function planModelVersion(input: PlanInput): ModelVersionPlan {
   }
   switch (run.state) {
     case 'done':
-      return { patch: undefined, events: [], submit: false };
+      // Look again shortly: the informer will bring the final status.
+      return { patch: undefined, events: [], submit: false, requeueAfterMs: 1000 };
     case 'none':
       return finish(status, generation, 'Pending', `Waiting for an evaluation slot for model ${input.model}.`, {
         ready: { status: 'False', reason: 'EvaluationPending', message: 'The evaluation gate has not run yet.' },
@@ -90,12 +96,15 @@ export function planModelVersion(input: PlanInput): ModelVersionPlan {
         run.ahead > 0
           ? `Waiting for ${run.ahead} earlier evaluation${run.ahead > 1 ? 's' : ''} of model ${input.model}.`
           : `Waiting for an evaluation slot for model ${input.model}.`;
-      return finish(status, generation, 'Pending', msg, {
+      const plan = finish(status, generation, 'Pending', msg, {
         ready: { status: 'False', reason: 'EvaluationPending', message: msg },
         now,
         events: status?.phase === 'Pending' ? [] : [{ type: 'Normal', reason: 'EvaluationQueued', note: msg }],
         submit: false,
       });
+      // Insurance: look again even if nothing else changes (an older version it waits for may have gone).
+      plan.requeueAfterMs = 30_000;
+      return plan;
     }
     case 'running': {
       const msg = `Scoring the candidate${run.baseline ? ` and ${run.baseline}` : ''} on the evaluation set.`;
