@@ -106,7 +106,13 @@ export function createModelVersionController(
     if (plan.patch) {
       // Conditional on the cached resourceVersion: an evaluation may have written the verdict meanwhile, and a
       // status planned from the older object must not overwrite it (409, and the retry sees the verdict).
-      await patchStatusIfUnchanged(deps.customObjects, obj, plan.patch);
+      try {
+        await patchStatusIfUnchanged(deps.customObjects, obj, plan.patch);
+      } catch (err) {
+        if (!(err instanceof ApiException && err.code === 409)) throw err;
+        ctx.log.debug('status changed meanwhile; looking again');
+        return { requeueAfterMs: 100 };
+      }
       ctx.log.info({ phase: plan.patch.phase, message: plan.patch.message }, 'status updated');
     }
     for (const e of plan.events) {
