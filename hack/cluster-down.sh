@@ -10,11 +10,12 @@ for a in "$@"; do case "$a" in --quiet) quiet=1 ;; --purge) purge=1 ;; *) die "u
 PIDS=$CLUSTER_DIR/pids
 stopped=()
 # Reverse start order: the API server's clients first, etcd last.
-for name in fake-gcs-server kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
+for name in operator fake-gcs-server kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
   f=$PIDS/$name
   [ -f "$f" ] || continue
   pid=$(cat "$f")
-  if [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "$BIN_DIR/"; then
+  # Ours: a cached control-plane binary, or the operator that hack/up.sh started.
+  if [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qE "$BIN_DIR/|mlops-operator\.ts operator"; then
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 1 40); do [ -d "/proc/$pid" ] || break; sleep 0.25; done
     [ -d "/proc/$pid" ] && kill -9 "$pid" 2>/dev/null || true
