@@ -1,6 +1,6 @@
 import { Storage } from '@google-cloud/storage';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,8 +12,7 @@ import { makeModels, type ModelFile } from './fixtures/serving/models.ts';
 // artifacts from file:// and from fake-gcs-server (gs://).
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const bin = join(repoRoot, 'operator/src/cli/mlops-operator.ts');
-const entry = existsSync(bin) ? [bin, 'serve'] : [join(repoRoot, 'operator/src/serving/main.ts')];
+const entry = [join(repoRoot, 'operator/src/cli/mlops-operator.ts'), 'serve'];
 
 interface Served {
   child: ChildProcess;

@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino, type Logger } from 'pino';
-import { downloadVerified, StorageError, storeFor, type StoreOptions } from '../storage/index.ts';
+import { downloadVerified } from '../storage/download.ts';
+import type { StoreOptions } from '../storage/index.ts';
+import { StorageError, type ArtifactStore } from '../storage/types.ts';
 import { ConfigError, loadServeConfig, serveHelp, type ServeConfig } from './config.ts';
 import { ModelServer } from './server.ts';
 
@@ -84,7 +86,7 @@ export async function prepareArtifact(config: ServeConfig, log: Logger): Promise
       ...(config.gcsKeyFile !== undefined ? { keyFilename: config.gcsKeyFile } : {}),
     },
   };
-  const store = storeFor(config.modelUri, options);
+  const store = await storeForUri(config.modelUri, options);
   const safe = (s: string): string => s.replace(/[^A-Za-z0-9._-]/g, '_');
   const dest = join(config.modelDir, `${safe(config.modelName)}-${safe(config.modelVersion)}.onnx`);
   if (config.sha256 === undefined)
@@ -106,6 +108,15 @@ export async function prepareArtifact(config: ServeConfig, log: Logger): Promise
       throw err;
     }
   }
+}
+
+/**
+ * The shared artifact store for `uri`. The storage index (and with it @google-cloud/storage, ~0.5 s of module
+ * loading) is imported only for gs:// URIs, so file:// start-up does not pay for it.
+ */
+async function storeForUri(uri: string, options: StoreOptions): Promise<ArtifactStore> {
+  if (uri.startsWith('file://')) return new (await import('../storage/file-store.ts')).FileStore();
+  return (await import('../storage/index.ts')).storeFor(uri, options);
 }
 
 function packageVersion(): string {
