@@ -106,11 +106,24 @@ export interface FeedTensor {
  * The input tensors for one batch. `firstRow` (0-based, over the whole dataset) names rows in error messages.
  * Empty cells become NaN for float inputs; a non-numeric cell in a numeric input is `InvalidData`.
  */
-export function buildFeeds(plan: FeedPlan, batch: Batch, firstRow: number): Record<string, FeedTensor> {
+export function buildFeeds(
+  plan: FeedPlan,
+  batch: Batch,
+  firstRow: number,
+  scratch?: Map<string, Float32Array | Float64Array>,
+): Record<string, FeedTensor> {
   const n = batch.length;
   if (plan.kind === 'matrix') {
     const f = plan.features.length;
-    const data = plan.type === 'float32' ? new Float32Array(n * f) : new Float64Array(n * f);
+    // The caller may pass the previous batch's array back: same size, same type, refilled (no garbage per batch).
+    const prev = scratch?.get(plan.input);
+    const data =
+      prev?.length === n * f && (plan.type === 'float32') === prev instanceof Float32Array
+        ? prev
+        : plan.type === 'float32'
+          ? new Float32Array(n * f)
+          : new Float64Array(n * f);
+    scratch?.set(plan.input, data);
     plan.features.forEach((name, j) => {
       const col = batch.columns.get(name)!;
       for (let i = 0; i < n; i++) data[i * f + j] = toNumber(col[i], name, firstRow + i);

@@ -102,16 +102,6 @@ export function sortLabels(keys: string[]): string[] {
   return [...keys].sort(numeric ? (a, b) => Number(a) - Number(b) : (a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** Grows typed-array storage chunk by chunk (no whole-array copies while streaming). */
-class Column<T extends Float32Array | Float64Array | Int32Array> {
-  readonly chunks: T[] = [];
-  length = 0;
-  push(chunk: T): void {
-    this.chunks.push(chunk);
-    this.length += chunk.length;
-  }
-}
-
 export interface ClassificationBatch {
   /** True label keys (labelKey), one per row. */
   truth: readonly string[];
@@ -135,8 +125,8 @@ export class ClassificationAccumulator {
   readonly #nll: Sum[][] = [];
   // roc_auc: per row, the true id and the scores of the needed columns.
   readonly #keepScores: boolean;
-  readonly #truthIds = new Column<Int32Array>();
-  readonly #scores = new Column<Float32Array | Float64Array>();
+  /** Per true label id: chunks of its rows' scores (the positive column for binary, all columns otherwise). */
+  readonly #scoresByTruth: Array<Array<Float32Array | Float64Array>> = [];
 
   constructor(options: { keepScores: boolean }) {
     this.#keepScores = options.keepScores;
@@ -166,7 +156,7 @@ export class ClassificationAccumulator {
       if (this.#width === undefined) this.#width = width;
       else if (this.#width !== width) throw new Error(`probability width changed from ${this.#width} to ${width}`);
     }
-    const truthIds = this.#keepScores ? new Int32Array(rows) : undefined;
+    const truthIds = this.#keepScores && probs ? new Int32Array(rows) : undefined;
     for (let i = 0; i < rows; i++) {
       const t = this.#id(batch.truth[i]!);
       let predKey = batch.predicted?.[i];
@@ -186,16 +176,38 @@ export class ClassificationAccumulator {
     }
     this.#n += rows;
     if (truthIds && probs) {
-      this.#truthIds.push(truthIds);
-      // Binary: only the positive column is needed.
-      if (width === 2) {
-        const pos = probs instanceof Float32Array ? new Float32Array(rows) : new Float64Array(rows);
-        for (let i = 0; i < rows; i++) pos[i] = probs[i * 2 + 1]!;
-        this.#scores.push(pos);
-      } else {
-        this.#scores.push(probs.slice(0, rows * width));
+      // Binary: only the positive column is needed. Rows are grouped by true label, in the model's precision.
+      const kept = width === 2 ? 1 : width;
+      const counts = new Map<number, number>();
+      for (let i = 0; i < rows; i++) counts.set(truthIds[i]!, (counts.get(truthIds[i]!) ?? 0) + 1);
+      const out = new Map<number, { a: Float32Array | Float64Array; at: number }>();
+      for (const [t, c] of counts) {
+        const a = probs instanceof Float32Array ? new Float32Array(c * kept) : new Float64Array(c * kept);
+        out.set(t, { a, at: 0 });
+        (this.#scoresByTruth[t] ??= []).push(a);
+      }
+      for (let i = 0; i < rows; i++) {
+        const o = out.get(truthIds[i]!)!;
+        if (kept === 1) o.a[o.at++] = probs[i * 2 + 1]!;
+        else for (let j = 0; j < width; j++) o.a[o.at++] = probs[i * width + j]!;
       }
     }
+  }
+
+  /** One-vs-rest AUC of the label id `positive`, scored by column `col` of rows stored `width` wide. */
+  #ovrAuc(positive: number, width: number, col: number): number {
+    const stored = width === 2 ? 1 : width;
+    const c = width === 2 ? 0 : col;
+    const all = this.#scoresByTruth.flat();
+    const f32 = all.every((a) => a instanceof Float32Array);
+    const pos = gather(this.#scoresByTruth[positive] ?? [], stored, c, f32);
+    const neg = gather(
+      this.#scoresByTruth.flatMap((chunks, t) => (t === positive ? [] : chunks)),
+      stored,
+      c,
+      f32,
+    );
+    return aucFromSorted(pos, neg);
   }
 
   /** Computes the requested metrics over everything added. */
@@ -288,15 +300,13 @@ export class ClassificationAccumulator {
             );
             break;
           }
-          const truth = concat(this.#truthIds, Int32Array);
-          const scores = concatScores(this.#scores);
           if (w === 2) {
             const pos = this.#ids.get(trueKeys[1]!)!;
-            set(m, binaryAuc(scores, 1, 0, truth, pos));
+            set(m, this.#ovrAuc(pos, 1, 0));
           } else {
-            let s = 0;
-            trueKeys.forEach((k, j) => (s += binaryAuc(scores, w, j, truth, this.#ids.get(k)!)));
-            set(m, s / w);
+            let sum = 0;
+            trueKeys.forEach((k, j) => (sum += this.#ovrAuc(this.#ids.get(k)!, w, j)));
+            set(m, sum / w);
           }
           break;
         }
@@ -314,61 +324,45 @@ function argmax(a: Float32Array | Float64Array, offset: number, width: number): 
   return best;
 }
 
-function concat(col: Column<Int32Array>, ctor: Int32ArrayConstructor): Int32Array {
-  const out = new ctor(col.length);
-  let o = 0;
-  for (const c of col.chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
-}
-
-function concatScores(col: Column<Float32Array | Float64Array>): Float32Array | Float64Array {
-  const f32 = col.chunks.every((c) => c instanceof Float32Array);
-  const total = col.chunks.reduce((s, c) => s + c.length, 0);
-  const out = f32 ? new Float32Array(total) : new Float64Array(total);
-  let o = 0;
-  for (const c of col.chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
-}
-
 /**
- * Area under the ROC curve of column `col` of row-major `scores` (width `width`) for "truth == positive", with
- * tied scores counted half (the trapezoidal rule over the tie-collapsed curve, as roc_curve + auc do).
+ * Area under the ROC curve of "truth == positive" scored by `values`, from the scores of the positives and of the
+ * negatives, each sorted (native typed-array sort: no boxing, in place). Ties between a positive and a negative
+ * count half: the trapezoidal rule over the tie-collapsed curve, as roc_curve + auc compute it.
  */
-export function binaryAuc(
-  scores: Float32Array | Float64Array,
+export function aucFromSorted(pos: Float32Array | Float64Array, neg: Float32Array | Float64Array): number {
+  if (pos.length === 0 || neg.length === 0) return NaN;
+  // For each positive, count negatives below it and tied with it; walk both ascending.
+  let below = 0;
+  let ties = 0;
+  let j = 0;
+  let area = 0;
+  let prev = NaN;
+  for (let i = 0; i < pos.length; i++) {
+    const v = pos[i]!;
+    if (v !== prev) {
+      while (j < neg.length && neg[j]! < v) j++;
+      below = j;
+      let k = j;
+      while (k < neg.length && neg[k] === v) k++;
+      ties = k - j;
+      prev = v;
+    }
+    area += below + ties / 2;
+  }
+  return area / (pos.length * neg.length);
+}
+
+function gather(
+  chunks: ReadonlyArray<Float32Array | Float64Array>,
   width: number,
   col: number,
-  truth: Int32Array,
-  positive: number,
-): number {
-  const n = truth.length;
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  const s = (i: number): number => scores[i * width + col]!;
-  order.sort((a, b) => s(b) - s(a));
-  let tp = 0;
-  let fp = 0;
-  let area = 0;
-  for (let i = 0; i < n;) {
-    const v = s(order[i]!);
-    let dtp = 0;
-    let dfp = 0;
-    for (; i < n && s(order[i]!) === v; i++) {
-      if (truth[order[i]!] === positive) dtp++;
-      else dfp++;
-    }
-    area += dfp * (tp + dtp / 2);
-    tp += dtp;
-    fp += dfp;
-  }
-  if (tp === 0 || fp === 0) return NaN;
-  return area / (tp * fp);
+  f32: boolean,
+): Float32Array | Float64Array {
+  const n = chunks.reduce((s, c) => s + c.length / width, 0);
+  const out = f32 ? new Float32Array(n) : new Float64Array(n);
+  let o = 0;
+  for (const c of chunks) for (let i = col; i < c.length; i += width) out[o++] = c[i]!;
+  return out.sort();
 }
 
 /** Streams a regressor's predictions into mse, rmse, mae and r2. */

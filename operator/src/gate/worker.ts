@@ -3,9 +3,9 @@
  * thread. Reads the eval set batch by batch, scores every model on each batch (the same rows, one pass) and
  * accumulates metrics. Started by evaluator.ts; messages in worker-messages.ts.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, Worker, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
-import { readBatches, readColumnNames, type Batch } from './dataset.ts';
+import { readColumnNames, type Batch, type Cell } from './dataset.ts';
 import { EvaluationError } from './errors.ts';
 import {
   buildFeeds,
@@ -17,6 +17,7 @@ import {
   type ValueInfo,
 } from './mapping.ts';
 import { ClassificationAccumulator, labelKey, METRICS, RegressionAccumulator } from './metrics.ts';
+import type { ReaderJob, ReaderMessage } from './reader-worker.ts';
 import type { EvaluationJob, ModelScores, WorkerReply } from './worker-messages.ts';
 
 const job = workerData as EvaluationJob;
@@ -29,6 +30,8 @@ interface Scored {
   outputs: OutputPlan;
   classification?: ClassificationAccumulator;
   regression?: RegressionAccumulator;
+  /** Input arrays reused from batch to batch. */
+  scratch: Map<string, Float32Array | Float64Array>;
 }
 
 const describe = (m: ort.InferenceSession.ValueMetadata): ValueInfo =>
@@ -76,6 +79,7 @@ async function main(): Promise<void> {
         role: m.role,
         session,
         feeds: planFeeds(session.inputMetadata.map(describe), columns, label, features),
+        scratch: new Map(),
         outputs: planOutputs(session.outputMetadata.map(describe), task, needProbabilities, job.dataset.output),
       };
       if (task === 'classification') s.classification = new ClassificationAccumulator({ keepScores });
@@ -87,14 +91,28 @@ async function main(): Promise<void> {
   }
 
   const needed = new Set<string>([label]);
+  // Read as numbers while scanning: the float/int inputs (the label may be text, e.g. yes/no).
+  const numeric = new Set<string>();
   for (const m of models) {
-    if (m.feeds.kind === 'matrix') m.feeds.features.forEach((f) => needed.add(f));
-    else m.feeds.inputs.forEach((i) => needed.add(i.column));
+    if (m.feeds.kind === 'matrix') m.feeds.features.forEach((f) => (needed.add(f), numeric.add(f)));
+    else {
+      for (const i of m.feeds.inputs) {
+        needed.add(i.column);
+        if (i.type !== 'string' && i.type !== 'bool') numeric.add(i.column);
+      }
+    }
   }
 
   let examples = 0;
   let lastProgress = 0;
-  for await (const batch of readBatches(path, format, { batchSize: job.batchSize, columns: [...needed] })) {
+  for await (const batch of readAhead({
+    path,
+    format,
+    batchSize: job.batchSize,
+    columns: [...needed],
+    numericColumns: [...numeric],
+    ahead: 4,
+  })) {
     const labels = batch.columns.get(label)!;
     const truthKeys = task === 'classification' ? classificationTruth(labels, examples) : undefined;
     const truthValues = task === 'regression' ? regressionTruth(labels, examples) : undefined;
@@ -118,6 +136,50 @@ async function main(): Promise<void> {
     ...(m.classification ? m.classification.compute(job.metrics) : m.regression!.compute(job.metrics)),
   }));
   port.postMessage({ kind: 'done', examples, scores } satisfies WorkerReply);
+}
+
+/** Batches parsed by reader-worker.ts in another thread, while this one scores the previous ones. */
+async function* readAhead(reader: ReaderJob): AsyncGenerator<Batch> {
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  const w = new Worker(new URL(`./reader-worker${ext}`, import.meta.url), { workerData: reader });
+  const inbox: ReaderMessage[] = [];
+  let wake: (() => void) | undefined;
+  let crashed: Error | undefined;
+  w.on('message', (m: ReaderMessage) => {
+    inbox.push(m);
+    wake?.();
+  });
+  w.on('error', (err: Error) => {
+    crashed = err;
+    wake?.();
+  });
+  w.on('exit', () => {
+    crashed ??= new Error('the reader thread exited');
+    wake?.();
+  });
+  try {
+    for (;;) {
+      while (inbox.length === 0) {
+        if (crashed) throw crashed;
+        await new Promise<void>((r) => (wake = r));
+      }
+      const m = inbox.shift()!;
+      if (m.kind === 'end') return;
+      if (m.kind === 'error') {
+        throw m.reason ? new EvaluationError(m.reason, m.message) : new Error(m.message);
+      }
+      yield { length: m.length, columns: new Map<string, ArrayLike<Cell>>(m.columns) };
+      // The batch is scored: hand its column buffers back with the credit.
+      const buffers = m.columns
+        .map(([, c]) => c)
+        .filter((c): c is Float64Array => c instanceof Float64Array && c.length === reader.batchSize)
+        .map((c) => c.buffer as ArrayBuffer);
+      w.postMessage(buffers, buffers);
+    }
+  } finally {
+    w.removeAllListeners('exit');
+    await w.terminate();
+  }
 }
 
 function classificationTruth(labels: ArrayLike<unknown>, firstRow: number): string[] {
@@ -149,7 +211,7 @@ async function score(
   truthValues: Float64Array | undefined,
 ): Promise<void> {
   const feeds: Record<string, ort.Tensor> = {};
-  for (const [name, t] of Object.entries(buildFeeds(m.feeds, batch, firstRow))) {
+  for (const [name, t] of Object.entries(buildFeeds(m.feeds, batch, firstRow, m.scratch))) {
     feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
   }
   const fetches =
