@@ -7,7 +7,7 @@
  *  3. peak RSS of a fresh process evaluating a ~1 GB CSV (generated into a temp dir, deleted after); goal < 300 MB.
  *
  * usage: node hack/bench/gate/bench.ts [--model rf|mlp] [--rows 300000] [--csv-mb 1024] [--batch 4096]
- *        [--threads 1] [--runs 3]     (needs `source hack/python-env.sh` for the model)
+ *        [--threads 1] [--runs 3] [--built]   (needs `source hack/python-env.sh` for the model; --built: `npm run build` first)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -27,6 +27,8 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '4096' },
     threads: { type: 'string', default: '1' },
     runs: { type: 'string', default: '3' },
+    /** Also measure the RSS of the build (run `npm run build` first): dist/operator/src/gate/evaluator.js. */
+    built: { type: 'boolean', default: false },
   },
 });
 const rows = Number(args.rows);
@@ -119,15 +121,19 @@ try {
     const big = join(dir, 'big.csv');
     const n = await writeCsv(big, { bytes: mb * 1024 * 1024 });
     const size = statSync(big).size;
-    const out = execFileSync(
-      process.execPath,
-      [join(here, 'rss-child.ts'), model, big, String(batch), String(threads)],
-      { encoding: 'utf8' },
-    );
-    const r = JSON.parse(out.trim().split('\n').pop()!) as Record<string, number>;
-    console.log(
-      `  ${(size / 1024 ** 3).toFixed(2)} GiB CSV (${n} rows) in a fresh process: peak RSS ${r.maxRssMb!.toFixed(0)} MB (goal < 300 MB), ${Math.round(r.rowsPerSecond!)} rows/s, event-loop delay max ${r.eventLoopDelayMaxMs!.toFixed(1)} ms`,
-    );
+    const variants: Array<[string, string[]]> = [['sources (.ts, type stripping)', []]];
+    if (args.built) variants.push(['build (dist/*.js)', [join(here, '../../../dist/operator/src/gate/evaluator.js')]]);
+    for (const [what, extra] of variants) {
+      const out = execFileSync(
+        process.execPath,
+        [join(here, 'rss-child.ts'), model, big, String(batch), String(threads), ...extra],
+        { encoding: 'utf8' },
+      );
+      const r = JSON.parse(out.trim().split('\n').pop()!) as Record<string, number>;
+      console.log(
+        `  ${(size / 1024 ** 3).toFixed(2)} GiB CSV (${n} rows), fresh process, ${what}: peak RSS ${r.maxRssMb!.toFixed(0)} MB (goal < 300 MB), ${Math.round(r.rowsPerSecond!)} rows/s, event-loop delay max ${r.eventLoopDelayMaxMs!.toFixed(1)} ms`,
+      );
+    }
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

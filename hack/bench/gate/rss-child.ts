@@ -1,12 +1,22 @@
 /**
- * One full evaluation in a fresh process, for its peak RSS: node rss-child.ts MODEL CSV BATCH THREADS.
+ * One full evaluation in a fresh process, for its peak RSS: node rss-child.ts MODEL CSV BATCH THREADS [EVALUATOR].
  * Prints one JSON line: rows, seconds, maxRssMb, event-loop delay max/p99 (ms).
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { runEvaluation } from '../../../operator/src/gate/evaluator.ts';
+import type { runEvaluation as RunEvaluation } from '../../../operator/src/gate/evaluator.ts';
 import { FEATURES } from './common.ts';
 
-const [model, csv, batch, threads] = process.argv.slice(2) as [string, string, string, string];
+const [model, csv, batch, threads, evaluatorModule] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string,
+  string?,
+];
+// The sources by default (how `npm run operator` runs); pass dist/operator/src/gate/evaluator.js for the build.
+const { runEvaluation } = (await import(evaluatorModule ?? '../../../operator/src/gate/evaluator.ts')) as {
+  runEvaluation: typeof RunEvaluation;
+};
 const h = monitorEventLoopDelay({ resolution: 1 });
 h.enable();
 const t0 = performance.now();
