@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { readBatches, type Cell, type DatasetFormat } from './dataset.ts';
 import { EvaluationError } from './errors.ts';
+import { lowerThreadPriority } from './thread-priority.ts';
 
 export interface ReaderJob {
   path: string;
@@ -22,6 +23,7 @@ export type ReaderMessage =
   | { kind: 'error'; reason?: EvaluationError['reason']; message: string };
 
 const job = workerData as ReaderJob;
+lowerThreadPriority();
 const port = parentPort!;
 let credits = job.ahead;
 let wake: (() => void) | undefined;

@@ -7,6 +7,7 @@ import { parentPort, Worker, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import { readColumnNames, type Batch, type Cell } from './dataset.ts';
 import { EvaluationError } from './errors.ts';
+import { lowerThreadPriority } from './thread-priority.ts';
 import {
   buildFeeds,
   planFeeds,
@@ -21,6 +22,7 @@ import type { ReaderJob, ReaderMessage } from './reader-worker.ts';
 import type { EvaluationJob, ModelScores, WorkerReply } from './worker-messages.ts';
 
 const job = workerData as EvaluationJob;
+lowerThreadPriority();
 const port = parentPort!;
 
 interface Scored {
