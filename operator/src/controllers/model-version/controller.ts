@@ -118,6 +118,9 @@ export function createModelVersionController(
     for (const e of plan.events) {
       await deps.recorder.event(withTypeMeta(MODEL_VERSION, obj), e.type, e.reason, 'Evaluate', e.note);
     }
+    // The verdict is in the cache now: the in-memory entry has done its job. Drop entries of deleted objects too.
+    if (isFinal(mv.status, generation)) evaluations.forget(key);
+    evaluations.prune((k, u) => cache.get(k)?.metadata?.uid === u);
     evaluations.poke();
     if (plan.submit) {
       evaluations.submit({

@@ -124,3 +124,20 @@ describe('EvaluationQueue blocking', () => {
     expect(v3.log).toEqual(['start']);
   });
 });
+
+describe('EvaluationQueue cleanup', () => {
+  it('forgets finished tasks and tasks of deleted objects, never a running one', async () => {
+    const { q } = queue();
+    const a = controllable('ns/a-v1', 'ns/a', 1);
+    const b = controllable('ns/b-v1', 'ns/b', 1);
+    q.submit(a.task);
+    q.submit(b.task);
+    a.finish();
+    await flush();
+    q.prune(() => false);
+    expect(q.state('ns/a-v1', 'uid-ns/a-v1', 1)).toEqual({ state: 'none' });
+    expect(q.state('ns/b-v1', 'uid-ns/b-v1', 1).state).toBe('running');
+    q.forget('ns/b-v1');
+    expect(q.state('ns/b-v1', 'uid-ns/b-v1', 1).state).toBe('running');
+  });
+});

@@ -98,6 +98,13 @@ export class EvaluationQueue {
     if (e && e.run.state !== 'running') this.#entries.delete(key);
   }
 
+  /** Forgets every task whose object no longer exists (deleted while queued, retrying or done). */
+  prune(exists: (key: string, uid: string) => boolean): void {
+    for (const [key, e] of this.#entries) {
+      if (e.run.state !== 'running' && !exists(key, e.task.uid)) this.#entries.delete(key);
+    }
+  }
+
   /** Aborts running evaluations and waits for them to stop. */
   async stop(): Promise<void> {
     this.#abort.abort(new Error('operator stopping'));
