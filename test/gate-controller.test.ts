@@ -346,6 +346,31 @@ describe('ModelVersion evaluation gate (controller, API server, fake-gcs-server)
     expect(Date.parse(v3.status!.gate!.evaluatedAt!)).toBeGreaterThanOrEqual(Date.parse(v2.status!.gate!.evaluatedAt!));
   });
 
+  it('a baseline that cannot be scored on the eval set counts as no baseline, with the reason recorded', async () => {
+    // The serving version wants 3 features; the candidate's eval set gives 4: only the candidate can be scored.
+    await create(ns, {
+      model: 'shift',
+      version: 1,
+      artifact: 'three-features.onnx',
+      features: ['f0', 'f1', 'f2'],
+      metrics: [{ name: 'auc', min: 0.5 }],
+    });
+    expect((await settled(ns, 'shift-v1')).status?.phase).toBe('Passed');
+    await createInferenceService(ns, 'shift', 'shift-v1');
+    await create(ns, {
+      model: 'shift',
+      version: 2,
+      artifact: 'good.onnx',
+      baseline: { inferenceService: 'shift', maxRegression: { auc: 0 } },
+    });
+    const mv = await settled(ns, 'shift-v2');
+    expect(mv.status?.phase).toBe('Passed');
+    expect(mv.status?.gate?.baseline).toBeUndefined();
+    expect(mv.status?.gate?.checks?.find((c) => c.type === 'MaxRegression')?.reason).toMatch(
+      /^skipped: baseline shift-v1 could not be scored on this eval set: .*expects 3 features per row, the dataset gives 4/,
+    );
+  });
+
   describe('every permanent error fails the gate with its reason', () => {
     const cases: Array<[string, Partial<MvOptions>, string, RegExp]> = [
       ['a corrupt ONNX file', { artifact: 'corrupt.onnx' }, 'InvalidModel', /not a loadable ONNX model/],
