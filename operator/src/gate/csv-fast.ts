@@ -30,39 +30,6 @@ export async function fileContainsByte(path: string, b: number): Promise<boolean
   }
 }
 
-/** The number in bytes [s, e), or undefined when it is not a plain decimal this fast path handles. */
-function fastNumber(buf: Buffer, s: number, e: number): number | undefined {
-  let i = s;
-  let neg = false;
-  const c0 = buf[i];
-  if (c0 === 0x2d) {
-    neg = true;
-    i++;
-  } else if (c0 === 0x2b) i++;
-  let mant = 0;
-  let sig = 0;
-  let scale = 0;
-  let dot = false;
-  let any = false;
-  for (; i < e; i++) {
-    const c = buf[i]!;
-    if (c >= 0x30 && c <= 0x39) {
-      any = true;
-      if (mant === 0 && c === 0x30) {
-        if (dot) scale++;
-        continue;
-      }
-      if (++sig > 15) return undefined;
-      mant = mant * 10 + (c - 0x30);
-      if (dot) scale++;
-    } else if (c === 0x2e && !dot) dot = true;
-    else return undefined;
-  }
-  if (!any || scale > 22) return undefined;
-  const v = scale === 0 ? mant : mant / POW10[scale]!;
-  return neg ? -v : v;
-}
-
 /**
  * Streams an unquoted CSV as column-major batches. Columns in `numeric` come as Float64Arrays (empty cells and
  * `nan` as NaN; other text fails with `InvalidData`, naming column and row); other kept columns hold strings,
@@ -125,30 +92,67 @@ export async function* readCsvFast(
     }
     row++;
     let col = 0;
-    let fs = s;
-    for (let i = s; i <= e; i++) {
-      if (i < e && buf[i] !== COMMA) continue;
+    // One pass over the line: numbers are parsed while their bytes are scanned.
+    for (let i = s; ; i++) {
+      const fs = i;
       const slot = col < slotOf.length ? slotOf[col]! : -1;
-      if (slot >= 0) {
-        if (isNum[slot]) {
-          let v = i === fs ? NaN : fastNumber(buf, fs, i);
-          if (v === undefined) {
-            const text = buf.toString('utf8', fs, i);
-            v = Number(text);
-            if (Number.isNaN(v) && !/^\s*nan\s*$/i.test(text)) {
-              throw new EvaluationError(
-                'InvalidData',
-                `column "${picks[slot]}" row ${row}: "${text.slice(0, 40)}" is not a number`,
-              );
+      if (slot >= 0 && isNum[slot]) {
+        let neg = false;
+        if (i < e && buf[i] === 0x2d) {
+          neg = true;
+          i++;
+        } else if (i < e && buf[i] === 0x2b) i++;
+        let mant = 0;
+        let sig = 0;
+        let scale = 0;
+        let dot = false;
+        let any = false;
+        let plain = true;
+        for (; i < e; i++) {
+          const c = buf[i]!;
+          if (c >= 0x30 && c <= 0x39) {
+            any = true;
+            if (mant === 0 && c === 0x30) {
+              if (dot) scale++;
+              continue;
             }
+            if (++sig > 15) {
+              plain = false;
+              break;
+            }
+            mant = mant * 10 + (c - 0x30);
+            if (dot) scale++;
+          } else if (c === 0x2e && !dot) dot = true;
+          else if (c === COMMA) break;
+          else {
+            plain = false;
+            break;
           }
-          (cols[slot] as Float64Array)[n] = v;
-        } else {
-          (cols[slot] as Cell[])[n] = i === fs ? null : buf.toString('utf8', fs, i);
         }
+        let v: number;
+        if (plain && any && scale <= 22) {
+          const x = scale === 0 ? mant : mant / POW10[scale]!;
+          v = neg ? -x : x;
+        } else if (plain && i === fs) {
+          v = NaN; // empty cell
+        } else {
+          while (i < e && buf[i] !== COMMA) i++;
+          const text = buf.toString('utf8', fs, i);
+          v = Number(text);
+          if (Number.isNaN(v) && !/^\s*nan\s*$/i.test(text)) {
+            throw new EvaluationError(
+              'InvalidData',
+              `column "${picks[slot]}" row ${row}: "${text.slice(0, 40)}" is not a number`,
+            );
+          }
+        }
+        (cols[slot] as Float64Array)[n] = v;
+      } else {
+        while (i < e && buf[i] !== COMMA) i++;
+        if (slot >= 0) (cols[slot] as Cell[])[n] = i === fs ? null : buf.toString('utf8', fs, i);
       }
       col++;
-      fs = i + 1;
+      if (i >= e) break;
     }
     if (col !== names.length) {
       throw new EvaluationError('InvalidData', `CSV row ${row} has ${col} fields, the header ${names.length}`);
