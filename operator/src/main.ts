@@ -1,4 +1,6 @@
-import { CoordinationV1Api, CustomObjectsApi, EventsV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoordinationV1Api, CustomObjectsApi, EventsV1Api } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { PooledKubeConfig } from './runtime/kube-config.ts';
 import type { OperatorConfig } from './config.ts';
 import { loadOperatorConfig } from './config.ts';
 import { createInferenceServiceController } from './controllers/inference-service/controller.ts';
@@ -17,7 +19,7 @@ import { Manager } from './runtime/manager.ts';
 export const REPORTING_CONTROLLER = 'mlops.dev/mlops-operator';
 
 function loadKubeConfig(cfg: OperatorConfig): KubeConfig {
-  const kc = new KubeConfig();
+  const kc = new PooledKubeConfig();
   if (cfg.kubeconfig) kc.loadFromFile(cfg.kubeconfig);
   else kc.loadFromCluster();
   return kc;

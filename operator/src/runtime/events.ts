@@ -7,15 +7,22 @@ import { systemClock } from './clock.ts';
 
 export type EventType = 'Normal' | 'Warning';
 
-/** Records Kubernetes Events about objects. Recording is best effort and never fails a reconcile. */
+/**
+ * Records Kubernetes Events about objects. Recording is best effort: it never fails or delays a reconcile
+ * (client-go's recorder is asynchronous for the same reason).
+ */
 export interface EventRecorder {
   /**
    * @param reason CamelCase, e.g. `Reconciled`, `GatePassed`.
    * @param action What the controller did or is doing, CamelCase, e.g. `Reconcile`.
    * @param note Human-readable, at most 1 kB.
+   * @returns at once; the write goes on in the background, and a failure is logged, not thrown.
    */
   event(regarding: KubernetesObject, type: EventType, reason: string, action: string, note: string): Promise<void>;
 }
+
+/** Events being written at most; beyond it new ones are dropped (client-go drops beyond 1000 queued). */
+const MAX_PENDING = 1000;
 
 /**
  * An events.k8s.io/v1 recorder. It writes one Event per call (transitions are rare; no aggregation), named
@@ -46,7 +53,27 @@ export class KubeEventRecorder implements EventRecorder {
     this.#clock = clock;
   }
 
-  async event(
+  #pending = 0;
+  #dropped = 0;
+
+  event(regarding: KubernetesObject, type: EventType, reason: string, action: string, note: string): Promise<void> {
+    if (this.#pending >= MAX_PENDING) {
+      if (this.#dropped++ % 100 === 0) {
+        this.#log.warn({ dropped: this.#dropped, reason }, 'event backlog full; dropping events');
+      }
+      return Promise.resolve();
+    }
+    this.#pending++;
+    void this.#write(regarding, type, reason, action, note).finally(() => this.#pending--);
+    return Promise.resolve();
+  }
+
+  /** Events started and not yet written. */
+  get pending(): number {
+    return this.#pending;
+  }
+
+  async #write(
     regarding: KubernetesObject,
     type: EventType,
     reason: string,

@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from './clock.ts';
 import type { ListWatchSource } from './informer.ts';
-import { Informer } from './informer.ts';
+import { Informer, stripManagedFields } from './informer.ts';
 
 const log = pino({ level: 'silent' });
 
@@ -95,5 +95,12 @@ describe('Informer', () => {
     clock.advance(1100);
     expect(seen).toEqual(['add a', 'resync a']);
     await inf.stop();
+  });
+});
+
+describe('stripManagedFields', () => {
+  it('drops managedFields and keeps the rest', () => {
+    const obj = { metadata: { name: 'a', managedFields: [{ manager: 'kubectl' }], labels: { x: 'y' } } };
+    expect(stripManagedFields(obj)).toEqual({ metadata: { name: 'a', labels: { x: 'y' } } });
   });
 });

@@ -91,7 +91,10 @@ export class Manager {
         const sources = this.#sources.get(c) ?? [];
         await Promise.all(sources.map((i) => i.waitForSync()));
         if (this.#stopping) return;
-        this.#log.info({ controller: c.name, informers: sources.map((i) => i.name) }, 'caches synced; starting workers');
+        this.#log.info(
+          { controller: c.name, informers: sources.map((i) => i.name) },
+          'caches synced; starting workers',
+        );
         c.start();
       }),
     );

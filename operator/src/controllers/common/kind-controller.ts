@@ -181,7 +181,7 @@ export async function applyObservedStatus(
   }
   if (plan.transition) {
     const t = plan.transition;
-    await deps.recorder.event(
+    void deps.recorder.event(
       withTypeMeta(kind, obj),
       t.status === 'False' ? 'Warning' : 'Normal',
       t.reason,
