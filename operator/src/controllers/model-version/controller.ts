@@ -8,13 +8,7 @@ import { keyOf } from '../../runtime/keys.ts';
 import type { Manager } from '../../runtime/manager.ts';
 import { StorageError, type StoreOptions } from '../../storage/index.ts';
 import type { ControllerDeps, KindCache } from '../common/kind-controller.ts';
-import {
-  createKindController,
-  FIELD_MANAGER,
-  patchStatus,
-  withTypeMeta,
-  type CustomObject,
-} from '../common/kind-controller.ts';
+import { createKindController, FIELD_MANAGER, withTypeMeta, type CustomObject } from '../common/kind-controller.ts';
 import { evaluateModelVersion, type GateLimits } from './evaluate.ts';
 import { EvaluationQueue, type RetryInfo } from './evaluation-queue.ts';
 import { isFinal, planFinalStatus, planModelVersion, retryDelayMs } from './plan.ts';
@@ -107,7 +101,7 @@ export function createModelVersionController(
       // Conditional on the cached resourceVersion: an evaluation may have written the verdict meanwhile, and a
       // status planned from the older object must not overwrite it (409, and the retry sees the verdict).
       try {
-        await patchStatusIfUnchanged(deps.customObjects, obj, plan.patch);
+        await patchStatusWith(deps.customObjects, obj, { resourceVersion: obj.metadata!.resourceVersion! }, plan.patch);
       } catch (err) {
         if (!(err instanceof ApiException && err.code === 409)) throw err;
         ctx.log.debug('status changed meanwhile; looking again');
@@ -162,7 +156,9 @@ export function createModelVersionController(
             };
           }
           const final = planFinalStatus(mv.status, generation, outcome);
-          await patchStatus(deps.customObjects, MODEL_VERSION, obj, { status: final.patch });
+          // Precondition on the uid: a ModelVersion deleted and created again under the same name meanwhile must
+          // not get this verdict (409; the job is dropped and the new object is evaluated on its own).
+          await patchStatusWith(deps.customObjects, obj, { uid }, final.patch);
           jobLog.info({ phase: final.patch.phase, summary: final.patch.gate?.summary }, 'gate verdict written');
           await deps.recorder.event(
             withTypeMeta(MODEL_VERSION, obj),
@@ -181,10 +177,14 @@ export function createModelVersionController(
   return { controller, cache, stopEvaluations: () => evaluations.stop() };
 }
 
-/** A merge patch of the status that fails with 409 Conflict if the object changed since `obj` was read. */
-async function patchStatusIfUnchanged(
+/**
+ * A merge patch of the status with preconditions in its metadata: the API server answers 409 Conflict when the
+ * object's resourceVersion (it changed since `obj` was read) or uid (it is another object of the same name) differs.
+ */
+async function patchStatusWith(
   api: CustomObjectsApi,
   obj: CustomObject,
+  preconditions: { resourceVersion?: string; uid?: string },
   status: Record<string, unknown>,
 ): Promise<void> {
   await api.patchNamespacedCustomObjectStatus(
@@ -194,7 +194,7 @@ async function patchStatusIfUnchanged(
       plural: MODEL_VERSION.plural,
       namespace: obj.metadata!.namespace!,
       name: obj.metadata!.name!,
-      body: { metadata: { resourceVersion: obj.metadata!.resourceVersion }, status },
+      body: { metadata: preconditions, status },
       fieldManager: FIELD_MANAGER,
     },
     setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
