@@ -1,5 +1,5 @@
 import { Ajv, type ValidateFunction } from 'ajv';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -514,6 +514,9 @@ describe('dynamic batching', () => {
     // The first request waits in the queue for a fuller batch; wait until the server holds it.
     while ((await client.metric('mlops_inference_pending_request_count')) < 1)
       await new Promise((r) => setImmediate(r));
+    // Probes and metrics never wait behind the queue.
+    expect((await client.get('/v2/health/ready')).status).toBe(200);
+    expect((await client.get('/v2/models/tiny-queue/ready')).status).toBe(200);
     const second = await client.post('/v2/models/tiny-queue/infer', tabularRequest([row(2)]));
     expect(second.status).toBe(503);
     expectSchema('error_response', second.json());
@@ -622,6 +625,18 @@ describe('start-up states', () => {
     });
     expect(bad.status).toBe(400);
     expect((bad.json() as { error: string }).error).toMatch(/dimension 0 must be 1.*\[1,4\]/);
+  });
+});
+
+describe('threads', () => {
+  it.runIf(existsSync('/proc/self/task'))('inference threads run at the configured nice value', async () => {
+    await start(models.tabular, { workerNiceness: 7 }, 'nice');
+    const nices = readdirSync('/proc/self/task').map((tid) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    });
+    expect(nices).toContain(7);
+    expect(nices).toContain(0);
   });
 });
 
