@@ -92,20 +92,23 @@ export class KindCache {
 }
 
 /** The kind-specific part of a controller: given the cached object, decide and write. */
-export type KindReconcile = (
-  obj: CustomObject,
+export type KindReconcile<T extends KubernetesObject = CustomObject> = (
+  obj: T,
   ctx: ReconcileContext & { kind: KindInfo },
 ) => Promise<Result | undefined>;
+
+/** An object whose status carries observedGeneration and conditions: any of the three kinds. */
+export type WithObservedStatus = KubernetesObject & { status?: ObservedStatus };
 
 /**
  * Builds a controller for one kind: its cache, queue and workers, registered with the manager. A deleted
  * object (gone from the cache) needs nothing yet; later issues add finalizers where cleanup is needed.
  */
-export function createKindController(
+export function createKindController<T extends KubernetesObject = CustomObject>(
   kind: KindInfo,
   deps: ControllerDeps,
   manager: Manager,
-  reconcileObject: KindReconcile,
+  reconcileObject: KindReconcile<T>,
 ): { controller: Controller; cache: KindCache } {
   const name = kind.singular;
   const cache = new KindCache(kind, deps);
@@ -116,7 +119,8 @@ export function createKindController(
       ctx.log.debug('object is gone; nothing to do');
       return undefined;
     }
-    return reconcileObject(obj, { ...ctx, kind });
+    // The API server validated the object against the CRD schema that T is generated from.
+    return reconcileObject(obj as unknown as T, { ...ctx, kind });
   };
   const controller = new Controller({
     name,
@@ -140,7 +144,7 @@ export function createKindController(
 export async function patchStatus(
   api: CustomObjectsApi,
   kind: KindInfo,
-  obj: CustomObject,
+  obj: KubernetesObject,
   patch: { status: Record<string, unknown> },
 ): Promise<CustomObject> {
   const namespace = obj.metadata?.namespace;
@@ -153,7 +157,7 @@ export async function patchStatus(
 }
 
 /** `apiVersion` and `kind` for an object from a list (list items may omit them). */
-export function withTypeMeta(kind: KindInfo, obj: CustomObject): CustomObject {
+export function withTypeMeta<T extends KubernetesObject>(kind: KindInfo, obj: T): T {
   return obj.apiVersion && obj.kind ? obj : { ...obj, apiVersion: API_VERSION, kind: kind.kind };
 }
 
@@ -169,7 +173,7 @@ export type ReadyInput = { status: Condition['status']; reason: string; message:
 export async function applyObservedStatus(
   deps: Pick<ControllerDeps, 'customObjects' | 'recorder'>,
   kind: KindInfo,
-  obj: CustomObject,
+  obj: WithObservedStatus,
   ready: ReadyInput,
   ctx: ReconcileContext,
 ): Promise<void> {

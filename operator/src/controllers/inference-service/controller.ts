@@ -1,3 +1,4 @@
+import type { InferenceService } from '../../api/generated.ts';
 import { INFERENCE_SERVICE } from '../../api/constants.ts';
 import type { Controller } from '../../runtime/controller.ts';
 import type { Manager } from '../../runtime/manager.ts';
@@ -10,7 +11,7 @@ export function createInferenceServiceController(
   deps: ControllerDeps,
   manager: Manager,
 ): { controller: Controller; cache: KindCache } {
-  return createKindController(INFERENCE_SERVICE, deps, manager, async (obj, ctx) => {
+  return createKindController<InferenceService>(INFERENCE_SERVICE, deps, manager, async (obj, ctx) => {
     await applyObservedStatus(deps, INFERENCE_SERVICE, obj, computeReady(obj), ctx);
     return undefined;
   });

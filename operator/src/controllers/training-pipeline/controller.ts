@@ -1,3 +1,4 @@
+import type { TrainingPipeline } from '../../api/generated.ts';
 import { TRAINING_PIPELINE } from '../../api/constants.ts';
 import type { Controller } from '../../runtime/controller.ts';
 import type { Manager } from '../../runtime/manager.ts';
@@ -10,7 +11,7 @@ export function createTrainingPipelineController(
   deps: ControllerDeps,
   manager: Manager,
 ): { controller: Controller; cache: KindCache } {
-  return createKindController(TRAINING_PIPELINE, deps, manager, async (obj, ctx) => {
+  return createKindController<TrainingPipeline>(TRAINING_PIPELINE, deps, manager, async (obj, ctx) => {
     await applyObservedStatus(deps, TRAINING_PIPELINE, obj, computeReady(obj), ctx);
     return undefined;
   });
