@@ -526,6 +526,34 @@ describe('dynamic batching', () => {
   });
 });
 
+describe('cancellation', () => {
+  it('a client that disconnects while its request is queued counts as CANCELED, not as a success', async () => {
+    const { client } = await start(
+      models.tabular,
+      { batching: { maxBatchSize: 8, preferredBatchSizes: [], maxQueueDelayNs: 200e6 } },
+      'cancel',
+    );
+    const canceledBefore = await client.metric('mlops_inference_request_failure', { reason: 'CANCELED' });
+    const successBefore = await client.metric('mlops_inference_request_success');
+    const abort = new AbortController();
+    const gone = fetch(`${client.base}/v2/models/cancel/infer`, {
+      method: 'POST',
+      body: JSON.stringify(tabularRequest([row(1)])),
+      signal: abort.signal,
+    }).catch((err: unknown) => err);
+    while ((await client.metric('mlops_inference_pending_request_count')) < 1)
+      await new Promise((r) => setImmediate(r));
+    abort.abort();
+    await gone;
+    // The queued request still runs once its delay is over; then it is counted.
+    while ((await client.metric('mlops_inference_request_failure', { reason: 'CANCELED' })) === canceledBefore) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect((await client.metric('mlops_inference_request_failure', { reason: 'CANCELED' })) - canceledBefore).toBe(1);
+    expect(await client.metric('mlops_inference_request_success')).toBe(successBefore);
+  });
+});
+
 describe('metrics', () => {
   it('move by the right amounts: requests, inferences (rows), executions, failures, durations', async () => {
     const { client } = await start(

@@ -418,6 +418,11 @@ export class ModelServer {
         decoded = decodeV1(body, sig.inputs, decodeOpts);
       }
       const done = await this.#submit(decoded);
+      if (res.destroyed) {
+        // The client went away while the request waited or ran: Triton's CANCELED.
+        this.metrics.failure('CANCELED');
+        return;
+      }
       const byName = new Map(done.outputs.map((t) => [t.name, t]));
       const outputs = decoded.outputs.map((o) => byName.get(o.name)!);
       if (protocol === 'v2') {
