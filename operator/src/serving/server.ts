@@ -458,9 +458,9 @@ export class ModelServer {
     } finally {
       this.#inFlight--;
       if (this.#inFlight === 0 && this.#idleWaiters.length > 0) {
-        // Let the last response flush before connections are closed.
-        res.once('finish', () => this.#wakeIdle());
-        if (res.writableFinished) this.#wakeIdle();
+        // Let the last response flush (or its connection end) before connections are closed.
+        if (res.writableFinished || res.destroyed) this.#wakeIdle();
+        else res.once('close', () => this.#wakeIdle());
       }
     }
   }
