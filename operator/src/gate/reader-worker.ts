@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { readBatches, type Cell, type DatasetFormat } from './dataset.ts';
 import { EvaluationError } from './errors.ts';
-import { lowerThreadPriority } from './thread-priority.ts';
+import { lowerThreadPriority } from '../onnx/thread-priority.ts';
 
 export interface ReaderJob {
   path: string;

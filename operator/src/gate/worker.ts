@@ -7,7 +7,8 @@ import { parentPort, Worker, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import { readColumnNames, type Batch, type Cell } from './dataset.ts';
 import { EvaluationError } from './errors.ts';
-import { lowerThreadPriority } from './thread-priority.ts';
+import { createSession } from '../onnx/session.ts';
+import { lowerThreadPriority } from '../onnx/thread-priority.ts';
 import {
   buildFeeds,
   planFeeds,
@@ -63,13 +64,7 @@ async function main(): Promise<void> {
   for (const m of job.models) {
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(m.path, {
-        intraOpNumThreads: job.intraOpThreads,
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-        graphOptimizationLevel: 'all',
-        logSeverityLevel: 3,
-      });
+      session = await createSession(m.path, job.intraOpThreads);
     } catch (err) {
       throw tagged(
         new EvaluationError('InvalidModel', `the ${m.role} is not a loadable ONNX model: ${(err as Error).message}`),

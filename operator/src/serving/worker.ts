@@ -3,10 +3,10 @@
  * the calling JS thread, so inference lives here and the main thread keeps HTTP, batching and metrics responsive.
  * Messages: see worker-messages.ts.
  */
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
+import { createSession } from '../onnx/session.ts';
+import { lowerThreadPriority } from '../onnx/thread-priority.ts';
 import type { WireTensor, WireValueMetadata, WorkerInit, WorkerRequest, WorkerResponse } from './worker-messages.ts';
 
 const init = workerData as WorkerInit;
@@ -24,31 +24,11 @@ function transferables(tensors: readonly WireTensor[]): ArrayBuffer[] {
   return out;
 }
 
-/**
- * Lowers this thread's scheduling priority. On Linux a nice value is per thread: setpriority() on the thread id
- * affects only this thread, and threads it creates afterwards (onnxruntime's intra-op pool) inherit it.
- */
-function lowerPriority(niceness: number): void {
-  if (niceness <= 0) return;
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0) setPriority(tid, niceness);
-  } catch {
-    // No /proc (not Linux) or not permitted: run at the process's priority.
-  }
-}
-
 async function main(): Promise<void> {
-  lowerPriority(init.niceness);
+  if (init.niceness > 0) lowerThreadPriority(init.niceness);
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(init.modelPath, {
-      intraOpNumThreads: init.intraOpThreads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-      logSeverityLevel: 3,
-    });
+    session = await createSession(init.modelPath, init.intraOpThreads);
   } catch (err) {
     const msg: WorkerResponse = { kind: 'load-error', message: (err as Error).message };
     port.postMessage(msg);
