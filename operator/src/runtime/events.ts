@@ -21,8 +21,12 @@ export interface EventRecorder {
   event(regarding: KubernetesObject, type: EventType, reason: string, action: string, note: string): Promise<void>;
 }
 
-/** Events being written at most; beyond it new ones are dropped (client-go drops beyond 1000 queued). */
-const MAX_PENDING = 1000;
+/** Events waiting to be written at most; beyond it new ones are dropped (client-go drops beyond 1000 queued). */
+const MAX_QUEUED = 1000;
+/** Events written at once: a burst (every object's first reconcile after a start) must not flood the API server. */
+const MAX_IN_FLIGHT = 4;
+
+type PendingEvent = [regarding: KubernetesObject, type: EventType, reason: string, action: string, note: string];
 
 /**
  * An events.k8s.io/v1 recorder. It writes one Event per call (transitions are rare; no aggregation), named
@@ -53,24 +57,37 @@ export class KubeEventRecorder implements EventRecorder {
     this.#clock = clock;
   }
 
-  #pending = 0;
+  #queue: PendingEvent[] = [];
+  #inFlight = 0;
   #dropped = 0;
 
   event(regarding: KubernetesObject, type: EventType, reason: string, action: string, note: string): Promise<void> {
-    if (this.#pending >= MAX_PENDING) {
+    if (this.#queue.length >= MAX_QUEUED) {
       if (this.#dropped++ % 100 === 0) {
         this.#log.warn({ dropped: this.#dropped, reason }, 'event backlog full; dropping events');
       }
       return Promise.resolve();
     }
-    this.#pending++;
-    void this.#write(regarding, type, reason, action, note).finally(() => this.#pending--);
+    this.#queue.push([regarding, type, reason, action, note]);
+    this.#pump();
     return Promise.resolve();
   }
 
-  /** Events started and not yet written. */
+  /** Events queued or being written. */
   get pending(): number {
-    return this.#pending;
+    return this.#queue.length + this.#inFlight;
+  }
+
+  #pump(): void {
+    while (this.#inFlight < MAX_IN_FLIGHT) {
+      const next = this.#queue.shift();
+      if (!next) return;
+      this.#inFlight++;
+      void this.#write(...next).finally(() => {
+        this.#inFlight--;
+        this.#pump();
+      });
+    }
   }
 
   async #write(
