@@ -3,12 +3,19 @@ import type { Logger } from 'pino';
 import type { Controller } from './controller.ts';
 import type { Informer } from './informer.ts';
 import { keyOf } from './keys.ts';
-import type { LeaderElector } from './leader-election.ts';
+import type { LeaderCallbacks } from './leader-election.ts';
+
+/** What the manager needs of a leader elector (LeaderElector; a fake in unit tests). */
+export interface Elector {
+  run(callbacks: LeaderCallbacks): void;
+  stop(): Promise<void>;
+  healthy(): boolean;
+}
 
 export interface ManagerOptions {
   log: Logger;
   /** Absent: this process reconciles without an election (a single replica, or tests). */
-  elector?: LeaderElector;
+  elector?: Elector;
   /** How long `stop` waits for in-flight reconciles. */
   gracefulShutdownTimeoutMs: number;
   /** Called when leadership is lost; the process must exit, as client-go's and controller-runtime's do. */
