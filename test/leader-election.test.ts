@@ -53,6 +53,7 @@ describe('leader election between two operator processes (ServiceAccount identit
 
   afterAll(async () => {
     for (const op of Object.values(ops)) await stopOperator(op, 'SIGKILL');
+    await kubectl(['delete', 'lease', LEASE.name, '-n', LEASE.namespace, '--ignore-not-found']);
     await kubectl(['delete', 'namespace', ns, '--wait=false']);
   });
 
@@ -105,5 +106,33 @@ describe('leader election between two operator processes (ServiceAccount identit
     expect(await stopOperator(standbyOp, 'SIGTERM')).toBe(0);
     expect(standbyOp.hasLog('released the leader lease')).toBe(true);
     expect(await holder()).toBe('');
+  });
+
+  it('a leader whose lease is taken stops reconciling and exits non-zero after the renew deadline', async () => {
+    const kc = await operatorKubeconfig();
+    const op = startOperator(
+      [`--kubeconfig=${kc}`, `--namespaces=${ns}`, '--leader-election-identity=le-c', ...TIMINGS],
+      'op-c',
+    );
+    ops.c = op;
+    await waitFor('le-c to lead', async () => ((await holder()) === 'le-c' ? true : undefined), {
+      timeoutMs: LEASE_S * 1000 + 5000,
+    });
+    // Someone else takes the lease (as a partitioned leader would find on its return).
+    const taken = await kubectl([
+      'patch',
+      'lease',
+      LEASE.name,
+      '-n',
+      LEASE.namespace,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { holderIdentity: 'intruder', leaseDurationSeconds: 60 } }),
+    ]);
+    expect(taken.code, taken.stderr).toBe(0);
+    const code = await op.exited;
+    expect(code).toBe(1);
+    expect(op.hasLog('leader lease lost')).toBe(true);
+    expect(await holder()).toBe('intruder');
   });
 });
