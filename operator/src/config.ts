@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import type { LeaderElectionConfig } from './runtime/leader-election.ts';
 
 /** A flag or environment variable has an invalid value. */
 export class ConfigError extends Error {
@@ -27,14 +28,7 @@ export interface OperatorConfig {
   /** How long SIGTERM waits for in-flight reconciles before exiting anyway. */
   gracefulShutdownTimeoutMs: number;
   leaderElect: boolean;
-  leaderElection: {
-    namespace: string;
-    name: string;
-    identity: string;
-    leaseDurationMs: number;
-    renewDeadlineMs: number;
-    retryPeriodMs: number;
-  };
+  leaderElection: LeaderElectionConfig;
   /** The evaluation gate (ModelVersion controller). */
   gate: {
     /** Cloud Storage API endpoint; undefined means Google's (tests: fake-gcs-server). */
