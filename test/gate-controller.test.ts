@@ -23,6 +23,7 @@ import { Manager } from '../operator/src/runtime/manager.ts';
 import { kubeConfig, kubectl, uniqueName, waitFor } from './support/cluster.ts';
 import { FEATURES, makeGateFixtures, type GateFixtures } from './support/gate-fixtures.ts';
 import { installManifests } from './support/operator.ts';
+import { freePort } from './support/net.ts';
 
 const GROUP = 'mlops.dev';
 const VERSION = 'v1alpha1';
@@ -441,13 +442,7 @@ describe('a transient storage failure', () => {
   beforeAll(async () => {
     expect((await kubectl(['create', 'namespace', ns])).code).toBe(0);
     // A port where nothing listens yet; later a proxy to fake-gcs-server opens on it (storage comes back).
-    port = await new Promise<number>((resolve) => {
-      const s = createServer();
-      s.listen(0, '127.0.0.1', () => {
-        const a = s.address();
-        s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-      });
-    });
+    port = await freePort();
     stop = startController(ns, `http://127.0.0.1:${port}`);
   });
   afterAll(async () => {

@@ -1,8 +1,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
+import { freePort } from './support/net.ts';
 
 /** What the integration tests get through `inject()`. */
 export interface ClusterEnv {
@@ -77,17 +77,6 @@ async function useExternalCluster(project: TestProject, kubeconfig: string): Pro
   }
   project.provide('cluster', { kubeconfig, kubectl: `${k8sBin}/kubectl`, gcsEndpoint: endpoint });
   return () => gcs.kill();
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 function clusterDir(): string {

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -15,6 +14,7 @@ import {
   type GcsOptions,
 } from '../operator/src/storage/index.ts';
 import { uniqueName } from './support/cluster.ts';
+import { freePort } from './support/net.ts';
 
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 
@@ -126,13 +126,7 @@ describe('gs:// against fake-gcs-server', () => {
 
   it('reports an endpoint where nothing listens as Unavailable, transient', async () => {
     // A port that was just free: bind, note it, close.
-    const port = await new Promise<number>((resolve) => {
-      const srv: Server = createServer();
-      srv.listen(0, '127.0.0.1', () => {
-        const addr = srv.address();
-        srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-      });
-    });
+    const port = await freePort();
     const dead = new GcsStore({ apiEndpoint: `http://127.0.0.1:${port}`, projectId: 'test', maxRetries: 0 });
     const uri = `gs://${bucket}/model.onnx`;
     for (const call of [

@@ -14,10 +14,10 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
+import { freePort } from '../../../test/support/net.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const SIZES = (process.env.BENCH_SIZES ?? '1000,5000').split(',').map(Number);
@@ -151,17 +151,6 @@ async function createAll(ns: string, n: number): Promise<void> {
       }
     }),
   );
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function metricValue(port: number, name: string): Promise<number> {
