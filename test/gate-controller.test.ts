@@ -22,7 +22,7 @@ import { KubeEventRecorder } from '../operator/src/runtime/events.ts';
 import { Manager } from '../operator/src/runtime/manager.ts';
 import { kubeConfig, kubectl, uniqueName, waitFor } from './support/cluster.ts';
 import { FEATURES, makeGateFixtures, type GateFixtures } from './support/gate-fixtures.ts';
-import { installManifests } from './support/operator.ts';
+import { installManifests, operatorKubeconfig } from './support/operator.ts';
 import { freePort } from './support/net.ts';
 
 const GROUP = 'mlops.dev';
@@ -36,13 +36,21 @@ const bucket = uniqueName('gate-ctl');
 let fx: GateFixtures;
 const shas = new Map<string, string>();
 
+/** The operator's own least-privilege identity (manifests/base RBAC), set in beforeAll; the test itself is admin. */
+let operatorKc: k8s.KubeConfig;
+
 /** Starts a ModelVersion controller for one namespace; returns its stop function. */
 function startController(namespace: string, endpoint: string, maxModelBytes = 64 * 1024): () => Promise<void> {
   const log = createLogger({ level: 'error' });
   const deps: ControllerDeps = {
-    kc,
-    customObjects: api,
-    recorder: new KubeEventRecorder(kc.makeApiClient(k8s.EventsV1Api), 'mlops.dev/mlops-operator', 'gate-test', log),
+    kc: operatorKc,
+    customObjects: operatorKc.makeApiClient(k8s.CustomObjectsApi),
+    recorder: new KubeEventRecorder(
+      operatorKc.makeApiClient(k8s.EventsV1Api),
+      'mlops.dev/mlops-operator',
+      'gate-test',
+      log,
+    ),
     log,
     clock: systemClock,
     namespaces: [namespace],
@@ -184,6 +192,8 @@ const failedChecks = (mv: ModelVersion): Array<[string, string]> =>
 
 beforeAll(async () => {
   await installManifests();
+  operatorKc = new k8s.KubeConfig();
+  operatorKc.loadFromFile(await operatorKubeconfig());
   fx = await makeGateFixtures();
   const storage = new Storage({ apiEndpoint: gcsEndpoint, projectId: 'test' });
   await storage.createBucket(bucket);

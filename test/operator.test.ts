@@ -55,6 +55,9 @@ describe('operator against the real API server, as its ServiceAccount', () => {
     expect(await can('watch', 'trainingpipelines.mlops.dev', '-A')).toBe('yes');
     expect(await can('patch', 'modelversions.mlops.dev', '--subresource=status', '-n', ns)).toBe('yes');
     expect(await can('create', 'events.events.k8s.io', '-n', ns)).toBe('yes');
+    // The gate's baseline lookup (model-version/evaluate.ts) reads the InferenceService and lists versions.
+    expect(await can('get', 'inferenceservices.mlops.dev', '-n', ns)).toBe('yes');
+    expect(await can('list', 'modelversions.mlops.dev', '-n', ns)).toBe('yes');
     expect(await can('update', 'leases.coordination.k8s.io/mlops-operator-leader', '-n', 'mlops-system')).toBe('yes');
     // No more than the code uses:
     expect(await can('update', 'trainingpipelines.mlops.dev', '-n', ns)).toBe('no');
